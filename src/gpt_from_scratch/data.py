@@ -1,0 +1,173 @@
+"""The book's data sets, by name: found locally, or downloaded once and checked.
+
+Lookup order for a data set's file:
+
+1. the folder named by ``$GPT_FROM_SCRATCH_DATA`` (an offline mirror),
+2. the git-ignored cache ``data/`` at the project root (or ``$GPT_FROM_SCRATCH_CACHE``),
+3. a download from the canonical URL into that cache: to a temporary file, verified against
+   its SHA-256, then renamed, so an interrupted or corrupt download never leaves a file behind.
+
+Every file found is checked against its SHA-256 before it is used.
+
+>>> text = read_text("names")          # doctest: +SKIP
+>>> text.splitlines()[:3]              # doctest: +SKIP
+['emma', 'olivia', 'ava']
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_DATA = "GPT_FROM_SCRATCH_DATA"
+ENV_CACHE = "GPT_FROM_SCRATCH_CACHE"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class DataSet:
+    name: str
+    filename: str
+    url: str
+    sha256: str
+    description: str
+
+
+DATASETS: dict[str, DataSet] = {
+    d.name: d
+    for d in [
+        DataSet(
+            "names",
+            "names.txt",
+            "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt",
+            "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d",
+            "32,033 US baby names, one per line",
+        ),
+        DataSet(
+            "tinyshakespeare",
+            "tinyshakespeare.txt",
+            "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+            "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+            "40,000 lines of Shakespeare",
+        ),
+        DataSet(
+            "taylorswift",
+            "taylorswift.txt",
+            "https://raw.githubusercontent.com/karpathy/minbpe/master/tests/taylorswift.txt",
+            "c2e39cb822d4ae0caac22152cefc306d466e31217a9c5524e493ad2b76792f57",
+            "the Wikipedia article on Taylor Swift",
+        ),
+        DataSet(
+            "cl100k_base",
+            "cl100k_base.tiktoken",
+            "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+            "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+            "GPT-4's BPE ranks",
+        ),
+    ]
+}
+
+
+class DataError(RuntimeError):
+    """A data set is unknown, missing, or its bytes are not the published ones."""
+
+
+def dataset(name: str) -> DataSet:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        known = ", ".join(sorted(DATASETS))
+        raise DataError(f"unknown data set {name!r}; known data sets: {known}") from None
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(ENV_CACHE, PROJECT_ROOT / "data"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: Path, expected: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise DataError(
+            f"{path}: SHA-256 mismatch (expected {expected}, got {actual}); "
+            "the file is not the published data set: delete it, or fix $" + ENV_DATA
+        )
+
+
+def download(url: str, target: Path, expected_sha256: str) -> Path:
+    """Download ``url`` to ``target`` through a temporary file that is verified, then renamed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                out.write(block)
+        verify(tmp, expected_sha256)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def path(name: str) -> Path:
+    """The local path of data set ``name``, verified; downloaded first if it is nowhere local."""
+    ds = dataset(name)
+    mirror = os.environ.get(ENV_DATA)
+    if mirror:
+        candidate = Path(mirror) / ds.filename
+        if candidate.exists():
+            verify(candidate, ds.sha256)
+            return candidate
+    cached = cache_dir() / ds.filename
+    if cached.exists():
+        verify(cached, ds.sha256)
+        return cached
+    try:
+        return download(ds.url, cached, ds.sha256)
+    except DataError:
+        raise
+    except OSError as err:
+        raise DataError(
+            f"could not download {name!r} from {ds.url} ({err}); without network, set "
+            f"${ENV_DATA} to a folder holding {ds.filename}"
+        ) from err
+
+
+def read_text(name: str) -> str:
+    """The text of data set ``name`` (UTF-8)."""
+    return path(name).read_text(encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m gpt_from_scratch.data", description="Find or download the data sets."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    fetch = sub.add_parser("fetch", help="make data sets available locally, verified")
+    fetch.add_argument("names", nargs="*", help=f"data sets among: {', '.join(DATASETS)}")
+    fetch.add_argument("--all", action="store_true", help="every data set")
+    args = parser.parse_args(argv)
+    names = list(DATASETS) if args.all or not args.names else args.names
+    try:
+        for name in names:
+            print(f"{name:16s} {path(name)}")
+    except DataError as err:
+        parser.exit(1, f"error: {err}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+import hashlib
+
+import pytest
+
+from gpt_from_scratch import data
+from gpt_from_scratch.data import DataError, DataSet
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path, monkeypatch):
+    """A data set 'tiny' whose canonical URL is a local file, and an empty cache folder."""
+    source = tmp_path / "source" / "tiny.txt"
+    source.parent.mkdir()
+    source.write_text("emma\nolivia\n")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    tiny = DataSet("tiny", "tiny.txt", source.as_uri(), digest, "two names")
+    monkeypatch.setitem(data.DATASETS, "tiny", tiny)
+    monkeypatch.delenv(data.ENV_DATA, raising=False)
+    monkeypatch.setenv(data.ENV_CACHE, str(tmp_path / "cache"))
+    return tiny
+
+
+def test_download_into_cache_then_reuse(tiny_dataset, tmp_path):
+    path = data.path("tiny")
+    assert path == tmp_path / "cache" / "tiny.txt"
+    assert data.read_text("tiny") == "emma\nolivia\n"
+    assert list((tmp_path / "cache").iterdir()) == [path]
+
+
+def test_mirror_folder_comes_first(tiny_dataset, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "tiny.txt").write_text("emma\nolivia\n")
+    monkeypatch.setenv(data.ENV_DATA, str(mirror))
+    assert data.path("tiny") == mirror / "tiny.txt"
+    assert not (tmp_path / "cache").exists()
+
+
+def test_wrong_hash_names_file_and_both_hashes(tiny_dataset, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "tiny.txt").write_text("not the data\n")
+    monkeypatch.setenv(data.ENV_DATA, str(mirror))
+    actual = hashlib.sha256(b"not the data\n").hexdigest()
+    with pytest.raises(DataError) as err:
+        data.path("tiny")
+    message = str(err.value)
+    assert str(mirror / "tiny.txt") in message
+    assert tiny_dataset.sha256 in message and actual in message
+
+
+def test_corrupt_download_leaves_nothing_behind(tiny_dataset, tmp_path, monkeypatch):
+    wrong = DataSet("tiny", "tiny.txt", tiny_dataset.url, "0" * 64, "wrong hash")
+    monkeypatch.setitem(data.DATASETS, "tiny", wrong)
+    with pytest.raises(DataError, match="SHA-256 mismatch"):
+        data.path("tiny")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_failed_download_says_how_to_work_offline(tiny_dataset, tmp_path, monkeypatch):
+    missing = DataSet("tiny", "tiny.txt", (tmp_path / "absent.txt").as_uri(), "0" * 64, "gone")
+    monkeypatch.setitem(data.DATASETS, "tiny", missing)
+    with pytest.raises(DataError, match="GPT_FROM_SCRATCH_DATA"):
+        data.path("tiny")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(DataError, match="unknown data set 'shakespeare'.*tinyshakespeare"):
+        data.path("shakespeare")
+
+
+def test_command_line_fetch(tiny_dataset, tmp_path, capsys):
+    data.main(["fetch", "tiny"])
+    assert str(tmp_path / "cache" / "tiny.txt") in capsys.readouterr().out
+
+
+def test_command_line_reports_errors(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        data.main(["fetch", "nonexistent"])
+    assert exit_info.value.code == 1
+    assert "unknown data set" in capsys.readouterr().err
+
+
+def test_every_published_data_set_has_a_sha256():
+    for ds in data.DATASETS.values():
+        assert len(ds.sha256) == 64 and ds.url.startswith("https://")

@@ -1,0 +1,16 @@
+"""makemore: character-level language models that learn from a list of words to make more.
+
+One data pipeline (``data``), one training loop (``train``) and one sampler (``sample``) are
+shared by every model of Part II: the bigram (``bigram``), the MLP of Bengio et al. (``mlp``),
+the deeper networks of the later chapters, and the WaveNet-like model.
+"""
+
+from gpt_from_scratch.makemore.data import (
+    BOUNDARY,
+    Vocabulary,
+    build_examples,
+    load_words,
+    split_words,
+)
+
+__all__ = ["BOUNDARY", "Vocabulary", "build_examples", "load_words", "split_words"]

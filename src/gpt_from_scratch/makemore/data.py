@@ -1,0 +1,152 @@
+"""Words in, training examples out: the data pipeline every makemore model shares.
+
+A word list becomes a vocabulary of characters (plus the boundary token ``.`` that marks where a
+word starts and ends), is split into train/dev/test words, and each split becomes examples: the
+``block_size`` previous characters (the context) and the character that follows (the target).
+
+>>> vocab = Vocabulary.from_words(["emma", "ava"])
+>>> vocab.itos
+['.', 'a', 'e', 'm', 'v']
+>>> X, Y = build_examples(["ava"], vocab, block_size=2)
+>>> X.tolist(), Y.tolist()
+([[0, 0], [0, 1], [1, 4], [4, 1]], [1, 4, 1, 0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+BOUNDARY = "."
+
+
+class Vocabulary:
+    """The characters a model knows, numbered: the boundary ``.`` is id 0, the rest follow sorted.
+
+    >>> vocab = Vocabulary(list(".ab"))
+    >>> vocab.encode("ba"), vocab.decode([2, 1, 0])
+    ([2, 1], 'ba.')
+    """
+
+    def __init__(self, itos: Sequence[str]):
+        itos = list(itos)
+        if not itos or itos[0] != BOUNDARY:
+            raise ValueError(f"a vocabulary starts with the boundary {BOUNDARY!r}, got {itos[:1]}")
+        bad = [ch for ch in itos if not isinstance(ch, str) or len(ch) != 1]
+        if bad:
+            raise ValueError(f"vocabulary entries must be single characters, got {bad[:5]}")
+        if len(set(itos)) != len(itos):
+            raise ValueError(f"vocabulary has repeated characters: {itos}")
+        self.itos: list[str] = itos
+        self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(itos)}
+
+    @classmethod
+    def from_words(cls, words: Iterable[str]) -> Vocabulary:
+        """The boundary, then every character that occurs in ``words``, sorted (27 for names)."""
+        chars = sorted(set().union(*map(set, words)) - {BOUNDARY})
+        return cls([BOUNDARY, *chars])
+
+    @property
+    def size(self) -> int:
+        return len(self.itos)
+
+    def encode(self, word: str) -> list[int]:
+        """Character ids of ``word``; a character outside the vocabulary is a ``ValueError``."""
+        try:
+            return [self.stoi[ch] for ch in word]
+        except KeyError as err:
+            raise ValueError(
+                f"character {err.args[0]!r} of {word!r} is not in the vocabulary"
+            ) from None
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.itos[int(i)] for i in ids)
+
+    def to_json(self) -> dict:
+        """A JSON-able description, for checkpoints: ``{"itos": [".", "a", ...]}``."""
+        return {"itos": list(self.itos)}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> Vocabulary:
+        """The inverse of :meth:`to_json`."""
+        if not isinstance(obj, dict) or "itos" not in obj:
+            raise ValueError(f'a vocabulary in JSON is {{"itos": [...]}}, got {obj!r:.80}')
+        return cls(obj["itos"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocabulary) and self.itos == other.itos
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({''.join(self.itos)!r})"
+
+
+def load_words(path: str | Path, vocab: Vocabulary | None = None) -> list[str]:
+    """The words of a text file, one a line, stripped; blank lines are skipped.
+
+    A file with no words, a line that is not UTF-8, a word containing the boundary ``.``, or
+    (when ``vocab`` is given) a character outside ``vocab`` raises a ``ValueError`` that names
+    the file and the line.
+    """
+    path = Path(path)
+    words = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            word = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
+        if not word:
+            continue
+        allowed = vocab.stoi if vocab is not None else None
+        for ch in word:
+            if ch == BOUNDARY or (allowed is not None and ch not in allowed):
+                why = "is the word boundary" if ch == BOUNDARY else "is not in the vocabulary"
+                raise ValueError(f"{path}, line {number}: character {ch!r} in {word!r} {why}")
+        words.append(word)
+    if not words:
+        raise ValueError(f"{path}: no words (the file is empty or holds only blank lines)")
+    return words
+
+
+def split_words(
+    words: Sequence[str], seed: int = 42, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+) -> tuple[list[str], list[str], list[str]]:
+    """Shuffle ``words`` with ``seed`` and cut them into (train, dev, test).
+
+    The same seed gives the same split; every word lands in exactly one part.
+
+    >>> train, dev, test = split_words([str(i) for i in range(10)], seed=0)
+    >>> len(train), len(dev), len(test)
+    (8, 1, 1)
+    """
+    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"fractions must be three non-negative numbers summing to 1: {fractions}")
+    order = np.random.default_rng(seed).permutation(len(words))
+    shuffled = [words[i] for i in order]
+    n_train = int(fractions[0] * len(words))
+    n_dev = int((fractions[0] + fractions[1]) * len(words))
+    return shuffled[:n_train], shuffled[n_train:n_dev], shuffled[n_dev:]
+
+
+def build_examples(
+    words: Iterable[str], vocab: Vocabulary, block_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(context, next character) pairs of every position of every word, ids as int64.
+
+    The context starts as ``block_size`` boundaries and slides along the word; each word ends
+    with a boundary target, so a model learns where words stop. A word of length L gives L + 1
+    examples: ``X`` has shape (N, block_size), ``Y`` has shape (N,).
+    """
+    if block_size < 1:
+        raise ValueError(f"block_size must be at least 1, got {block_size}")
+    contexts, targets = [], []
+    for word in words:
+        context = [0] * block_size
+        for target in vocab.encode(word) + [vocab.stoi[BOUNDARY]]:
+            contexts.append(context)
+            targets.append(target)
+            context = context[1:] + [target]
+    X = np.array(contexts, dtype=np.int64).reshape(len(contexts), block_size)  # (N, block_size)
+    Y = np.array(targets, dtype=np.int64)  # (N,)
+    return X, Y

@@ -1,0 +1,313 @@
+"""The pieces every byte-pair-encoding tokenizer shares.
+
+Pair statistics and merging (the two operations of BPE), the plain training loop built from
+them, a vocabulary rebuilt from the merges, and a human-readable model file.
+
+Ids 0..255 stand for the 256 byte values; every merge adds one id, 256, 257, ... in order.
+
+>>> get_stats([1, 2, 3, 1, 2])
+{(1, 2): 2, (2, 3): 1, (3, 1): 1}
+>>> merge([1, 2, 3, 1, 2], (1, 2), 4)
+[4, 3, 4]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+from pathlib import Path
+
+Pair = tuple[int, int]
+
+MODEL_VERSION = "gpt_from_scratch.bpe v1"
+
+
+def get_stats(ids: Sequence[int], counts: dict[Pair, int] | None = None) -> dict[Pair, int]:
+    """Count every adjacent pair of ids, adding to ``counts`` if given.
+
+    >>> get_stats([1, 2, 3, 1, 2])
+    {(1, 2): 2, (2, 3): 1, (3, 1): 1}
+    """
+    counts = {} if counts is None else counts
+    for pair in pairwise(ids):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def merge(ids: Sequence[int], pair: Pair, idx: int) -> list[int]:
+    """Replace every occurrence of ``pair`` in ``ids`` by ``idx``, scanning left to right.
+
+    Occurrences never overlap: in ``[5, 5, 5]`` the pair ``(5, 5)`` is replaced once.
+
+    >>> merge([1, 2, 3, 1, 2], (1, 2), 4)
+    [4, 3, 4]
+    >>> merge([5, 5, 5], (5, 5), 6)
+    [6, 5]
+    """
+    first, second = pair
+    out = []
+    i, n = 0, len(ids)
+    while i < n:
+        if ids[i] == first and i + 1 < n and ids[i + 1] == second:
+            out.append(idx)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+def best_pair(counts: dict[Pair, int]) -> Pair:
+    """The pair to merge next: the highest count; among equal counts, the smallest pair.
+
+    "Smallest" compares pairs as tuples, so ``(97, 98)`` wins over ``(256, 97)``. Both
+    trainers use this rule, which makes training deterministic.
+
+    >>> best_pair({(256, 97): 2, (97, 98): 2, (98, 100): 1})
+    (97, 98)
+    """
+    return min(counts, key=lambda pair: (-counts[pair], pair))
+
+
+def train_plain(chunks: Iterable[bytes], num_merges: int, verbose: bool = False) -> list[Pair]:
+    """Learn up to ``num_merges`` merges the plain way: count all pairs, merge the best, repeat.
+
+    Pairs are counted inside each chunk only, never across two chunks. Training stops early
+    when no chunk has two tokens left. Merge ``i`` creates id ``256 + i``.
+
+    >>> train_plain([b"aaabdaaabac"], 3)
+    [(97, 97), (97, 98), (256, 257)]
+    """
+    sequences = [list(chunk) for chunk in chunks]
+    merges = []
+    for i in range(num_merges):
+        counts: dict[Pair, int] = {}
+        for ids in sequences:
+            get_stats(ids, counts)
+        if not counts:
+            break
+        pair = best_pair(counts)
+        sequences = [merge(ids, pair, 256 + i) for ids in sequences]
+        merges.append(pair)
+        if verbose:
+            print(f"merge {i + 1}/{num_merges}: {pair} -> {256 + i} ({counts[pair]} occurrences)")
+    return merges
+
+
+def build_vocab(merges: dict[Pair, int], byte_ids: Sequence[int] = range(256)) -> dict[int, bytes]:
+    """The bytes behind every id: single bytes first, then each merge joins its pair's bytes.
+
+    ``byte_ids[b]`` is the id of byte ``b`` (the identity, except for GPT-4's shuffled ranks).
+
+    >>> build_vocab({(104, 105): 256})[256]
+    b'hi'
+    """
+    vocab = {idx: bytes([byte]) for byte, idx in enumerate(byte_ids)}
+    for (first, second), idx in sorted(merges.items(), key=lambda item: item[1]):
+        vocab[idx] = vocab[first] + vocab[second]
+    return vocab
+
+
+def render_token(token: bytes) -> str:
+    """A token's bytes as printable text: control characters are shown as ``\\u000a`` escapes.
+
+    >>> render_token(b"hi\\n")
+    'hi\\\\u000a'
+    """
+    text = token.decode("utf-8", errors="replace")
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+class ModelFileError(ValueError):
+    """A tokenizer model file that cannot be read; the message names the file and line."""
+
+
+class Tokenizer:
+    """The state of a BPE tokenizer and what every kind shares: vocabulary, decode, save, load.
+
+    ``merges`` maps a pair of ids to the id that replaces it; ``pattern`` is the regular
+    expression that splits text before BPE (empty: no split); ``special_tokens`` maps special
+    strings such as ``<|endoftext|>`` to their ids.
+    """
+
+    def __init__(
+        self,
+        pattern: str = "",
+        special_tokens: dict[str, int] | None = None,
+        byte_ids: Sequence[int] | None = None,
+    ):
+        self.pattern = pattern
+        self.special_tokens = dict(special_tokens or {})
+        self.merges: dict[Pair, int] = {}
+        self.byte_ids = list(range(256) if byte_ids is None else byte_ids)
+        if sorted(self.byte_ids) != list(range(256)):
+            raise ValueError("byte_ids must be a permutation of 0..255")
+        self.vocab = build_vocab(self.merges, self.byte_ids)
+
+    def set_merges(self, merges: dict[Pair, int]) -> None:
+        """Install learned merges and rebuild the vocabulary from them."""
+        self.merges = dict(merges)
+        self.vocab = build_vocab(self.merges, self.byte_ids)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab) + len(self.special_tokens)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids back to text; byte sequences that are not valid UTF-8 become U+FFFD."""
+        inverse_special = {idx: text.encode("utf-8") for text, idx in self.special_tokens.items()}
+        pieces = []
+        for idx in ids:
+            if idx in self.vocab:
+                pieces.append(self.vocab[idx])
+            elif idx in inverse_special:
+                pieces.append(inverse_special[idx])
+            else:
+                raise ValueError(f"invalid token id {idx}: not in the vocabulary")
+        return b"".join(pieces).decode("utf-8", errors="replace")
+
+    # -- model files ---------------------------------------------------------------------------
+
+    def save(self, prefix: str | os.PathLike) -> tuple[Path, Path]:
+        """Write ``prefix.model`` (to load) and ``prefix.vocab`` (to read), each atomically.
+
+        The model file is text: a version line, the split pattern and the special tokens as
+        JSON strings, then one merge per line, ``first second``, in the order they were learned.
+        """
+        prefix = Path(prefix)
+        model_path = prefix.with_name(prefix.name + ".model")
+        vocab_path = prefix.with_name(prefix.name + ".vocab")
+        write_atomic(model_path, self._model_text())
+        write_atomic(vocab_path, self._vocab_text())
+        return model_path, vocab_path
+
+    def _model_text(self) -> str:
+        lines = [MODEL_VERSION, f"pattern {json.dumps(self.pattern)}"]
+        lines.append(f"special {len(self.special_tokens)}")
+        lines += [f"{json.dumps(text)} {idx}" for text, idx in self.special_tokens.items()]
+        identity = self.byte_ids == list(range(256))
+        lines.append("bytes identity" if identity else "bytes " + " ".join(map(str, self.byte_ids)))
+        lines.append(f"merges {len(self.merges)}")
+        lines += [f"{a} {b}" for (a, b), _ in sorted(self.merges.items(), key=lambda m: m[1])]
+        return "\n".join(lines) + "\n"
+
+    def _vocab_text(self) -> str:
+        parents = {idx: pair for pair, idx in self.merges.items()}
+        lines = []
+        for idx, token in sorted(self.vocab.items()):
+            if idx in parents:
+                a, b = parents[idx]
+                lines.append(
+                    f"[{render_token(self.vocab[a])}][{render_token(self.vocab[b])}] "
+                    f"-> [{render_token(token)}] {idx}"
+                )
+            else:
+                lines.append(f"[{render_token(token)}] {idx}")
+        lines += [f"special [{text}] {idx}" for text, idx in self.special_tokens.items()]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def load(cls, model_file: str | os.PathLike) -> Tokenizer:
+        """Read a ``.model`` file written by :meth:`save`; errors name the file and line."""
+        model_file = Path(model_file)
+        lines = model_file.read_text(encoding="utf-8").split("\n")
+        reader = _LineReader(model_file, lines)
+        version = reader.next("the version line")
+        if version != MODEL_VERSION:
+            reader.fail(f"unknown version {version!r} (this code reads {MODEL_VERSION!r})")
+        pattern = reader.json_after("pattern", reader.next("the pattern line"))
+        special_tokens = {}
+        for _ in range(reader.count_after("special", reader.next("the special-token count"))):
+            line = reader.next("a special token")
+            text, _, idx = line.rpartition(" ")
+            special_tokens[reader.json_after("", text)] = reader.integer(idx)
+        byte_ids = reader.byte_ids(reader.next("the byte-id line"))
+        num_merges = reader.count_after("merges", reader.next("the merge count"))
+        merges = {}
+        for i in range(num_merges):
+            pair = reader.merge_pair(reader.next(f"merge {i + 1} of {num_merges}"), 256 + i)
+            merges[pair] = 256 + i
+        tokenizer = cls(pattern=pattern, special_tokens=special_tokens, byte_ids=byte_ids)
+        tokenizer.set_merges(merges)
+        return tokenizer
+
+
+class _LineReader:
+    """Walks a model file line by line and phrases errors as ``file, line n: what``."""
+
+    def __init__(self, path: Path, lines: list[str]):
+        self.path, self.lines, self.number = path, lines, 0
+
+    def fail(self, message: str):
+        raise ModelFileError(f"{self.path}, line {self.number}: {message}")
+
+    def next(self, what: str) -> str:
+        if self.number >= len(self.lines) or (
+            self.lines[self.number] == "" and self.number == len(self.lines) - 1
+        ):
+            self.number += 1
+            self.fail(f"file ends early (truncated?): expected {what}")
+        self.number += 1
+        return self.lines[self.number - 1]
+
+    def integer(self, text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            self.fail(f"expected an integer, found {text!r}")
+
+    def json_after(self, keyword: str, line: str) -> str:
+        prefix = f"{keyword} " if keyword else ""
+        if not line.startswith(prefix):
+            self.fail(f"expected a line starting with {prefix!r}, found {line!r}")
+        try:
+            value = json.loads(line[len(prefix) :])
+        except json.JSONDecodeError as err:
+            self.fail(f"expected a JSON string: {err}")
+        if not isinstance(value, str):
+            self.fail(f"expected a JSON string, found {value!r}")
+        return value
+
+    def count_after(self, keyword: str, line: str) -> int:
+        head, _, count = line.partition(" ")
+        if head != keyword:
+            self.fail(f"expected '{keyword} <count>', found {line!r}")
+        return self.integer(count)
+
+    def byte_ids(self, line: str) -> list[int] | None:
+        fields = line.split()
+        if fields == ["bytes", "identity"]:
+            return None
+        if fields[:1] != ["bytes"] or len(fields) != 257:
+            self.fail(f"expected 'bytes identity' or 'bytes' and 256 ids, found {line[:60]!r}")
+        ids = [self.integer(field) for field in fields[1:]]
+        if sorted(ids) != list(range(256)):
+            self.fail("the byte ids are not a permutation of 0..255")
+        return ids
+
+    def merge_pair(self, line: str, new_id: int) -> Pair:
+        fields = line.split()
+        if len(fields) != 2:
+            self.fail(f"expected a merge 'first second', found {line!r}")
+        first, second = (self.integer(field) for field in fields)
+        for idx in (first, second):
+            if not 0 <= idx < new_id:
+                self.fail(f"merge refers to unknown token {idx} (known ids are 0..{new_id - 1})")
+        return first, second

@@ -1,0 +1,132 @@
+"""BPE after a regex split: the text is cut into chunks first, and merges never cross chunks.
+
+GPT-2 introduced the split so that a word never fuses with the punctuation or space around it
+(no ``"dog."``, ``"dog!"``, ``"dog?"`` tokens). Special tokens such as ``<|endoftext|>`` are
+matched before the split and get ids of their own, with tiktoken's rules for which are allowed.
+
+>>> tokenizer = RegexTokenizer()
+>>> tokenizer.split("Hello world123!!")
+['Hello', ' world', '123', '!!']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Literal
+
+import regex
+
+from .base import Tokenizer, train_plain
+from .basic import encode_bytes
+from .train_fast import train_fast
+
+GPT2_SPLIT_PATTERN = (
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+)
+GPT4_SPLIT_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+
+CACHE_LIMIT = 1 << 16  # chunks remembered by encode before the cache is emptied
+
+Special = Literal["all"] | Collection[str]
+
+
+class RegexTokenizer(Tokenizer):
+    """BPE on the chunks of a split pattern (GPT-4's by default), with special tokens."""
+
+    def __init__(self, pattern: str = GPT4_SPLIT_PATTERN, special_tokens=None, byte_ids=None):
+        super().__init__(pattern, special_tokens, byte_ids)
+        self.compiled_pattern = regex.compile(pattern)
+        self.cache: dict[str, list[int]] = {}
+
+    def split(self, text: str) -> list[str]:
+        """The chunks of ``text`` under the split pattern; joined, they give ``text`` back."""
+        return self.compiled_pattern.findall(text)
+
+    def train(self, text: str, vocab_size: int, fast: bool = True, verbose: bool = False):
+        """Learn ``vocab_size - 256`` merges, counting pairs only inside chunks."""
+        if vocab_size < 256:
+            raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
+        chunks = [chunk.encode("utf-8") for chunk in self.split(text)]
+        trainer = train_fast if fast else train_plain
+        pairs = trainer(chunks, vocab_size - 256, verbose=verbose)
+        self.set_merges({pair: 256 + i for i, pair in enumerate(pairs)})
+
+    def register_special_tokens(self, special_tokens: dict[str, int]) -> None:
+        """Add special tokens, e.g. ``{"<|endoftext|>": 100257}``; ids must be unused."""
+        for text, idx in special_tokens.items():
+            if idx in self.vocab:
+                raise ValueError(f"special token {text!r}: id {idx} is already a BPE token")
+        self.special_tokens.update(special_tokens)
+
+    def set_merges(self, merges) -> None:
+        super().set_merges(merges)
+        self.cache = {}
+
+    def encode_chunk(self, chunk: str) -> list[int]:
+        """One chunk's ids; repeated chunks (``" the"``) come from the cache."""
+        ids = self.cache.get(chunk)
+        if ids is None:
+            if len(self.cache) >= CACHE_LIMIT:
+                self.cache.clear()
+            ids = encode_bytes(chunk.encode("utf-8"), self.merges, self.byte_ids)
+            self.cache[chunk] = ids
+        return ids
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Encode ``text`` as plain text: special-token strings get no special treatment."""
+        ids: list[int] = []
+        for chunk in self.split(text):
+            ids.extend(self.encode_chunk(chunk))
+        return ids
+
+    def encode(
+        self,
+        text: str,
+        allowed_special: Special = frozenset(),
+        disallowed_special: Special = "all",
+    ) -> list[int]:
+        """Encode ``text``, with tiktoken's rules for special tokens.
+
+        ``allowed_special`` strings become their special ids. A ``disallowed_special`` string
+        found in the text raises ``ValueError`` (by default every special token not allowed is
+        disallowed: text from a user must not smuggle in an ``<|endoftext|>``). Special
+        strings that are neither are encoded as ordinary text.
+        """
+        allowed = self._special_set(allowed_special)
+        disallowed = self._special_set(disallowed_special) - (
+            allowed if disallowed_special == "all" else set()
+        )
+        if disallowed:
+            found = _alternation(disallowed).search(text)
+            if found:
+                raise ValueError(
+                    f"the text contains the special token {found.group()!r} at index "
+                    f"{found.start()}, which is disallowed; pass it in allowed_special to encode "
+                    "it as a special token, or disallowed_special=() to encode it as text"
+                )
+        if not allowed:
+            return self.encode_ordinary(text)
+        ids: list[int] = []
+        start = 0
+        for found in _alternation(allowed).finditer(text):
+            ids.extend(self.encode_ordinary(text[start : found.start()]))
+            ids.append(self.special_tokens[found.group()])
+            start = found.end()
+        ids.extend(self.encode_ordinary(text[start:]))
+        return ids
+
+    def _special_set(self, which: Special) -> set[str]:
+        if which == "all":
+            return set(self.special_tokens)
+        unknown = set(which) - set(self.special_tokens)
+        if unknown:
+            raise ValueError(f"unknown special tokens {sorted(unknown)}")
+        return set(which)
+
+
+def _alternation(tokens: Collection[str]) -> regex.Pattern:
+    """A pattern matching any of ``tokens``, longest first so that no token hides a longer one."""
+    return regex.compile("|".join(regex.escape(t) for t in sorted(tokens, key=len, reverse=True)))

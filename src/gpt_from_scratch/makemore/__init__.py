@@ -12,5 +12,18 @@ from gpt_from_scratch.makemore.data import (
     load_words,
     split_words,
 )
+from gpt_from_scratch.makemore.sample import sample
+from gpt_from_scratch.makemore.train import History, evaluate, step_decay, train
 
-__all__ = ["BOUNDARY", "Vocabulary", "build_examples", "load_words", "split_words"]
+__all__ = [
+    "BOUNDARY",
+    "History",
+    "Vocabulary",
+    "build_examples",
+    "evaluate",
+    "load_words",
+    "sample",
+    "split_words",
+    "step_decay",
+    "train",
+]

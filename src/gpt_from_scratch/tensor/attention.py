@@ -1,0 +1,161 @@
+"""Fused causal self-attention: one node in the graph, a hand-derived backward, no Python loops.
+
+Written as a chain of engine operations, attention is seven nodes (two transposes, a matmul, a
+scale, a mask, a softmax, a matmul), each storing its own copy of a (B, nh, T, T) array. Fused,
+it is one node that keeps only the attention weights P and a few numpy calls each way.
+
+Forward, for one head with queries Q, keys K, values V (each T x hs) and s = 1/sqrt(hs):
+
+    S = s Q K^T            (T, T) the scores, -inf above the diagonal (the future)
+    P = softmax(S)         (T, T) each row sums to 1
+    Y = P V                (T, hs)
+
+Backward, given G = dL/dY:
+
+    dV = P^T G
+    dP = G V^T
+    dS = P * (dP - rowsum(dP * P))     (the softmax backward, row by row)
+    dQ = s dS K,      dK = s dS^T Q
+
+Masked entries have P = 0, so dS is 0 there and the future gets no gradient, as it should.
+Every product is batched over (B, nh) by numpy's matmul.
+
+>>> import numpy as np
+>>> from gpt_from_scratch.tensor import Tensor
+>>> q = k = v = Tensor(np.ones((1, 1, 3, 2)), requires_grad=True)
+>>> scaled_dot_product_attention(q, k, v).shape
+(1, 1, 3, 2)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gpt_from_scratch.tensor.engine import Tensor
+
+_masks: dict[tuple[int, int], np.ndarray] = {}
+
+
+def causal_mask(t_query: int, t_key: int) -> np.ndarray:
+    """True where a query may NOT look: key position after the query's position.
+
+    The queries are the last ``t_query`` of the ``t_key`` positions (the key/value-cache
+    convention: new queries attend to everything cached before them).
+
+    >>> causal_mask(3, 3).astype(int).tolist()
+    [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+    >>> causal_mask(1, 3).astype(int).tolist()
+    [[0, 0, 0]]
+    """
+    key = (t_query, t_key)
+    if key not in _masks:
+        offset = t_key - t_query
+        _masks[key] = np.triu(np.ones((t_query, t_key), dtype=bool), k=1 + offset)
+    return _masks[key]
+
+
+def attention_forward(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, is_causal: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The numpy forward: returns (Y, P). q is (..., Tq, hs), k and v are (..., Tk, hs)."""
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    scores = np.matmul(q, np.swapaxes(k, -1, -2))  # (..., Tq, Tk)
+    scores *= scale
+    if is_causal:
+        np.putmask(
+            scores, np.broadcast_to(causal_mask(q.shape[-2], k.shape[-2]), scores.shape), -np.inf
+        )
+    scores -= scores.max(axis=-1, keepdims=True)
+    probs = np.exp(scores, out=scores)  # (..., Tq, Tk), in place: no second T x T array
+    probs /= probs.sum(axis=-1, keepdims=True)
+    return np.matmul(probs, v), probs  # (..., Tq, hs)
+
+
+def attention_backward(
+    grad: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray, probs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The numpy backward: (dQ, dK, dV) from dL/dY and the forward's P."""
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    dv = np.matmul(np.swapaxes(probs, -1, -2), grad)  # (..., Tk, hs)
+    dp = np.matmul(grad, np.swapaxes(v, -1, -2))  # (..., Tq, Tk)
+    dp -= (dp * probs).sum(axis=-1, keepdims=True)
+    dp *= probs  # now dS / scale
+    dq = np.matmul(dp, k)  # (..., Tq, hs)
+    dq *= scale
+    dk = np.matmul(np.swapaxes(dp, -1, -2), q)  # (..., Tk, hs)
+    dk *= scale
+    return dq, dk, dv
+
+
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, is_causal: bool = True) -> Tensor:
+    """softmax(Q K^T / sqrt(hs)) V on (B, nh, T, hs) Tensors, as one fused graph node.
+
+    With ``is_causal`` each position attends only to itself and the positions before it. If
+    there are fewer queries than keys, the queries are taken to be the last positions.
+    """
+    _check_shapes(q, k, v)
+    y, probs = attention_forward(q.data, k.data, v.data, is_causal)
+    out = Tensor._op_result(y, (q, k, v), "attention")
+
+    def _backward():
+        dq, dk, dv = attention_backward(out.grad, q.data, k.data, v.data, probs)
+        for tensor, g in ((q, dq), (k, dk), (v, dv)):
+            if tensor.requires_grad:
+                tensor._accumulate(g)
+
+    out._backward = _backward
+    return out
+
+
+def causal_self_attention(qkv: Tensor, n_head: int) -> Tensor:
+    """Fused multi-head causal self-attention straight from the packed projection.
+
+    ``qkv`` is (B, T, 3C): queries, keys and values side by side, as one linear layer makes them.
+    Returns (B, T, C), the heads' outputs side by side. The heads are numpy views of ``qkv``
+    (no split, no copy), and the backward writes dQ, dK, dV straight into one (B, T, 3C) array.
+
+    >>> from gpt_from_scratch.tensor import Tensor
+    >>> causal_self_attention(Tensor(np.zeros((2, 5, 12))), n_head=2).shape
+    (2, 5, 4)
+    """
+    if qkv.ndim != 3 or qkv.shape[-1] % (3 * n_head):
+        raise ValueError(
+            f"causal_self_attention: expected qkv of shape (B, T, 3 * C) with C divisible by "
+            f"n_head={n_head}, got {qkv.shape}"
+        )
+    B, T, C3 = qkv.shape
+    C = C3 // 3
+    heads = qkv.data.reshape(B, T, 3, n_head, C // n_head).transpose(2, 0, 3, 1, 4)
+    q, k, v = heads  # each (B, nh, T, hs), views into qkv
+    y, probs = attention_forward(q, k, v, is_causal=True)  # (B, nh, T, hs)
+    out = Tensor._op_result(y.transpose(0, 2, 1, 3).reshape(B, T, C), (qkv,), "self_attention")
+
+    def _backward():
+        grad = out.grad.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+        dqkv = np.empty((B, T, 3, n_head, C // n_head), dtype=qkv.dtype)
+        dq, dk, dv = attention_backward(grad, q, k, v, probs)
+        d_heads = dqkv.transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs), a view of dqkv
+        d_heads[0], d_heads[1], d_heads[2] = dq, dk, dv
+        qkv._accumulate(dqkv.reshape(B, T, C3))
+
+    out._backward = _backward
+    return out
+
+
+def _check_shapes(q: Tensor, k: Tensor, v: Tensor) -> None:
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
+        raise ValueError(
+            "scaled_dot_product_attention: q, k, v must be (B, nh, T, hs), got shapes "
+            f"{q.shape}, {k.shape}, {v.shape}"
+        )
+    if k.shape != v.shape or q.shape[:2] != k.shape[:2] or q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            "scaled_dot_product_attention: q, k, v must agree in batch, heads and head size, "
+            f"and k, v in length; got {q.shape}, {k.shape}, {v.shape}"
+        )
+    if q.shape[-2] > k.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: {q.shape[-2]} queries but only {k.shape[-2]} keys"
+        )

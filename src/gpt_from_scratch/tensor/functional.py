@@ -1,0 +1,238 @@
+"""Functions on Tensors, PyTorch's `torch.nn.functional` names, including the fused operations.
+
+A fused operation computes its result in a few numpy passes and has one hand-derived backward,
+instead of a chain of small operations each with its own node: cross-entropy, layer norm and
+batch norm below.
+
+>>> from gpt_from_scratch.tensor import Tensor
+>>> logits = Tensor([[2.0, 0.0, 0.0]], requires_grad=True)
+>>> loss = cross_entropy(logits, [0])
+>>> round(loss.item(), 4)  # -log(e^2 / (e^2 + 2))
+0.2395
+"""
+
+import numpy as np
+
+from gpt_from_scratch.tensor.engine import Tensor, rng
+
+
+def softmax(x, axis=-1):
+    return x.softmax(axis)
+
+
+def log_softmax(x, axis=-1):
+    return x.log_softmax(axis)
+
+
+def tanh(x):
+    return x.tanh()
+
+
+def relu(x):
+    return x.relu()
+
+
+def gelu(x):
+    return x.gelu()
+
+
+def sigmoid(x):
+    return x.sigmoid()
+
+
+def _targets_array(targets, n, num_classes, ignore_index):
+    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: targets must be integers, got dtype {targets.dtype}")
+    targets = targets.reshape(-1)
+    if targets.size != n:
+        raise ValueError(
+            f"cross_entropy: {n} rows of logits but {targets.size} targets; they must match"
+        )
+    valid = targets != ignore_index if ignore_index is not None else np.ones(n, dtype=bool)
+    bad = valid & ((targets < 0) | (targets >= num_classes))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise IndexError(
+            f"cross_entropy: target {int(targets[row])} in row {row} is outside the "
+            f"{num_classes} classes [0, {num_classes - 1}]"
+        )
+    return np.where(valid, targets, 0), valid
+
+
+def cross_entropy(logits, targets, ignore_index=None):
+    """Mean over rows of -log softmax(logits)[target], fused and numerically stable.
+
+    `logits` is (N, C) (or (..., C), flattened to rows) and `targets` (N,) integer classes; rows
+    whose target equals `ignore_index` count for nothing, and the mean is over the others.
+
+    Forward, with each row shifted by its maximum m so that no exp overflows:
+    loss_i = log(sum_j exp(z_ij - m_i)) - (z_i,t_i - m_i).
+    Backward: dloss/dz_ij = (softmax(z_i)_j - [j == t_i]) / n_counted.
+    """
+    num_classes = logits.shape[-1]
+    z = logits.data.reshape(-1, num_classes)  # (N, C)
+    n = z.shape[0]
+    targets, valid = _targets_array(targets, n, num_classes, ignore_index)
+    rows = np.arange(n)
+    shifted = z - z.max(axis=1, keepdims=True)  # (N, C), every entry <= 0
+    exps = np.exp(shifted)  # (N, C), no overflow
+    sums = exps.sum(axis=1, keepdims=True)  # (N, 1), >= 1
+    losses = np.log(sums[:, 0]) - shifted[rows, targets]  # (N,)
+    count = int(valid.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):  # every row ignored: nan, like PyTorch
+        loss = np.asarray(losses[valid].sum() / count if count else np.nan, dtype=z.dtype)
+    out = Tensor._op_result(loss, (logits,), "cross_entropy")
+
+    def _backward():
+        grad = exps / sums  # (N, C) the softmax probabilities
+        grad[rows, targets] -= 1.0
+        scale = out.grad * (1.0 / count) if count else 0.0
+        grad *= (valid * scale)[:, None].astype(grad.dtype, copy=False)
+        logits._accumulate(grad.reshape(logits.shape))
+
+    out._backward = _backward
+    return out
+
+
+def layer_norm(x, weight, bias, eps=1e-5):
+    """Normalise each row (the last axis) to mean 0 and variance 1, then scale and shift.
+
+    Forward, over the C entries of a row: mu = mean(x), var = mean((x - mu)^2),
+    r = 1 / sqrt(var + eps), xhat = (x - mu) r, y = weight * xhat + bias.
+
+    Backward, with g = dL/dy and gh = g * weight (the gradient reaching xhat):
+    dL/dx = r * (gh - mean(gh) - xhat * mean(gh * xhat))   (means along the row),
+    dL/dweight = sum over rows of g * xhat,   dL/dbias = sum over rows of g.
+    The three terms: gh moves each entry directly; mean(gh) undoes what moving mu does to all
+    of them; xhat * mean(gh * xhat) undoes what moving var does.
+    """
+    _check_last_axis("layer_norm", x, weight, bias)
+    data = x.data  # (..., C)
+    mu = data.mean(axis=-1, keepdims=True)  # (..., 1)
+    centered = data - mu  # (..., C)
+    var = (centered * centered).mean(axis=-1, keepdims=True)  # (..., 1)
+    rstd = 1.0 / np.sqrt(var + eps)  # (..., 1)
+    xhat = centered * rstd  # (..., C)
+    out = Tensor._op_result(xhat * weight.data + bias.data, (x, weight, bias), "layer_norm")
+
+    def _backward():
+        g = out.grad  # (..., C)
+        if x.requires_grad:
+            gh = g * weight.data  # (..., C)
+            mean_gh = gh.mean(axis=-1, keepdims=True)  # (..., 1)
+            mean_gh_xhat = (gh * xhat).mean(axis=-1, keepdims=True)  # (..., 1)
+            x._accumulate(rstd * (gh - mean_gh - xhat * mean_gh_xhat))
+        rows_g = g.reshape(-1, g.shape[-1])  # (N, C)
+        if weight.requires_grad:
+            weight._accumulate((rows_g * xhat.reshape(rows_g.shape)).sum(axis=0))
+        if bias.requires_grad:
+            bias._accumulate(rows_g.sum(axis=0))
+
+    out._backward = _backward
+    return out
+
+
+def batch_norm(x, weight, bias, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    """Batch normalisation with channels last: statistics over every axis but the last.
+
+    In training, each channel is normalised by the batch's own mean and (biased) variance, and the
+    running statistics move towards them: running = (1 - momentum) running + momentum batch
+    (the running variance uses the unbiased batch variance, as PyTorch does). In evaluation the
+    running statistics are used instead, and the layer is a fixed affine map.
+
+    Training forward, over the n = x.size / C values of a channel: mu = mean(x),
+    var = mean((x - mu)^2), r = 1 / sqrt(var + eps), xhat = (x - mu) r, y = weight * xhat + bias.
+
+    Training backward, with g = dL/dy and gh = g * weight, means over the n values of a channel:
+    dL/dx = r * (gh - mean(gh) - xhat * mean(gh * xhat)),
+    dL/dweight = sum(g * xhat),   dL/dbias = sum(g).
+    The same formula as layer norm's, along the other axis: here the n examples of the batch
+    share mu and var, so each example's gradient depends on the whole batch.
+
+    `running_mean` and `running_var` are numpy arrays of shape (C,), updated in place.
+    """
+    _check_last_axis("batch_norm", x, weight, bias)
+    num_channels = x.shape[-1]
+    rows = x.data.reshape(-1, num_channels)  # (N, C) with N = every axis but the last
+    n = rows.shape[0]
+    if training:
+        if n < 2:
+            raise ValueError(
+                f"batch_norm in training needs more than one value per channel, got input shape "
+                f"{x.shape}"
+            )
+        mu = rows.mean(axis=0)  # (C,)
+        centered = rows - mu  # (N, C)
+        var = (centered * centered).mean(axis=0)  # (C,)
+        running_mean *= 1.0 - momentum
+        running_mean += momentum * mu
+        running_var *= 1.0 - momentum
+        running_var += (momentum * n / (n - 1)) * var
+    else:
+        mu, var = running_mean, running_var
+        centered = rows - mu
+    rstd = (1.0 / np.sqrt(var + eps)).astype(rows.dtype, copy=False)  # (C,)
+    xhat = centered * rstd  # (N, C)
+    y = xhat * weight.data + bias.data  # (N, C)
+    out = Tensor._op_result(y.reshape(x.shape), (x, weight, bias), "batch_norm")
+
+    def _backward():
+        g = out.grad.reshape(-1, num_channels)  # (N, C)
+        if x.requires_grad:
+            gh = g * weight.data  # (N, C)
+            if training:
+                gx = rstd * (gh - gh.mean(axis=0) - xhat * (gh * xhat).mean(axis=0))
+            else:
+                gx = gh * rstd
+            x._accumulate(gx.reshape(x.shape))
+        if weight.requires_grad:
+            weight._accumulate((g * xhat).sum(axis=0))
+        if bias.requires_grad:
+            bias._accumulate(g.sum(axis=0))
+
+    out._backward = _backward
+    return out
+
+
+def _check_last_axis(name, x, weight, bias):
+    channels = x.shape[-1] if x.ndim else None
+    if weight.shape != (channels,) or bias.shape != (channels,):
+        raise ValueError(
+            f"{name}: input of shape {x.shape} normalises over its last axis of size {channels}, "
+            f"but weight has shape {weight.shape} and bias {bias.shape}"
+        )
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each entry with probability p and scale the rest by 1 / (1 - p) (so the mean stays).
+
+    The identity when not training or p == 0. The mask comes from the engine's generator.
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    keep = rng().random(x.shape, dtype=np.float32) >= p
+    scale = np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+    mask = keep * scale  # (same shape as x), 0 or 1/(1-p)
+    out = Tensor._op_result(x.data * mask, (x,), "dropout")
+
+    def _backward():
+        x._accumulate(out.grad * mask)
+
+    out._backward = _backward
+    return out
+
+
+def embedding(ids, table):
+    """Rows of `table` (V, D) picked by integer `ids` (any shape) -> (*ids.shape, D)."""
+    ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= table.shape[0]):
+        raise IndexError(
+            f"embedding: ids range over [{ids.min()}, {ids.max()}] but the table has only "
+            f"{table.shape[0]} rows"
+        )
+    return table[ids]

@@ -1,0 +1,102 @@
+"""Draw the expression graph behind a `Value` with matplotlib, left (inputs) to right (output).
+
+Each Value is a box showing its label, data and grad; each operation is a small circle between
+its inputs and its output. A computed Value is one column right of its deepest input, and a leaf
+sits just left of its first use. No graphviz needed, and no recursion, so any depth is fine.
+"""
+
+import matplotlib.pyplot as plt
+
+from gpt_from_scratch.micrograd.engine import topological_order
+
+
+def graph_users(root):
+    """Map each Value under `root` to the list of Values computed from it (root maps to [])."""
+    users = {}
+    for node in topological_order(root):
+        users[node] = []
+        for child in node._prev:
+            users[child].append(node)
+    return users
+
+
+def graph_columns(root):
+    """Map each Value under `root` to its column: 1 + the deepest input's for a computed Value.
+
+    A leaf (an input or a weight) sits one column left of the first Value that uses it, so it
+    is drawn next to where it enters the computation.
+
+    >>> from gpt_from_scratch.micrograd.engine import Value
+    >>> a = Value(1.0); b = a * 2; c = b + 3
+    >>> [graph_columns(c)[v] for v in (a, b, c._prev[1], c)]
+    [0, 1, 1, 2]
+    """
+    users = graph_users(root)
+    column = {}
+    for node in users:  # in topological order: inputs first, so their columns are known
+        column[node] = 1 + max((column[c] for c in node._prev), default=-1)
+    for node in users:
+        if not node._prev and users[node]:
+            column[node] = min(column[u] for u in users[node]) - 1
+    return column
+
+
+def graph_rows(root, column):
+    """Place the Values of each column on rows, each near the mean row of its users.
+
+    Columns are filled from the output leftwards; ordering a column by its users' mean row
+    (the "barycenter" rule) keeps most arrows short and uncrossed. Returns Value -> row.
+    """
+    users = graph_users(root)
+    by_column = {}
+    for node in reversed(list(users)):
+        by_column.setdefault(column[node], []).append(node)
+    row = {}
+    for col in sorted(by_column, reverse=True):
+        nodes = by_column[col]
+        nodes.sort(key=lambda v: sum(row[u] for u in users[v]) / max(1, len(users[v])))
+        for i, node in enumerate(nodes):
+            row[node] = i - (len(nodes) - 1) / 2
+    return row
+
+
+def _value_text(node):
+    name = node.label or node._op or "const"
+    return f"{name}\ndata {node.data:.4f} | grad {node.grad:.4f}"
+
+
+def draw_graph(root, ax=None, width_per_column=2.6, height_per_row=0.8):
+    """Draw the graph that computed `root`; returns the matplotlib Figure."""
+    column = graph_columns(root)
+    row = graph_rows(root, column)
+    n_columns = max(column.values()) + 1
+    n_rows = max(sum(1 for c in column.values() if c == col) for col in range(n_columns))
+    if ax is None:
+        size = (width_per_column * n_columns, max(2.0, height_per_row * n_rows + 0.6))
+        _, ax = plt.subplots(figsize=size)
+    box = {"boxstyle": "round,pad=0.3", "facecolor": "#eef3fb", "edgecolor": "#3b6ea8"}
+    circle = {"boxstyle": "circle,pad=0.2", "facecolor": "#fdf1d8", "edgecolor": "#b07d1a"}
+    arrow = {"arrowstyle": "-|>", "color": "0.4", "shrinkA": 1, "shrinkB": 1, "lw": 0.8}
+
+    def draw_text(x, y, text, style):
+        artist = ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox=style)
+        return artist.get_bbox_patch()
+
+    def draw_arrow(start, end, start_patch, end_patch):
+        style = dict(arrow, patchA=start_patch, patchB=end_patch)
+        ax.annotate("", xy=end, xytext=start, arrowprops=style)
+
+    patch = {node: draw_text(column[node], -row[node], _value_text(node), box) for node in column}
+    for node in column:
+        if not node._prev:
+            continue
+        x, y = column[node], -row[node]
+        op_x = x - 0.5  # the operation sits halfway between its inputs' column and its output
+        op_patch = draw_text(op_x, y, node._op, circle)
+        draw_arrow((op_x, y), (x, y), op_patch, patch[node])
+        for child in node._prev:
+            draw_arrow((column[child], -row[child]), (op_x, y), patch[child], op_patch)
+    ax.set_xlim(-0.5, n_columns - 0.5)
+    ax.set_ylim(-(n_rows / 2), n_rows / 2)
+    ax.axis("off")
+    return ax.figure

@@ -1,0 +1,98 @@
+"""Neural networks made of `Value`s: a `Neuron`, a `Layer` of neurons, an `MLP` of layers.
+
+Every level has the same two methods, `__call__` (the forward pass) and `parameters()`
+(every weight and bias below it), and inherits `zero_grad()` from `Module`.
+
+>>> model = MLP(3, [4, 4, 1], rng=random.Random(0))
+>>> len(model.parameters())  # (3*4 + 4) + (4*4 + 4) + (4*1 + 1)
+41
+"""
+
+import random
+
+from gpt_from_scratch.micrograd.engine import Value
+
+ACTIVATIONS = ("tanh", "relu", "linear")
+
+
+class Module:
+    """What every part of a network shares: its parameters and a way to reset their gradients."""
+
+    def parameters(self):
+        return []
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+class Neuron(Module):
+    """activation(w . x + b), with weights and bias drawn uniformly from [-1, 1]."""
+
+    def __init__(self, nin, activation="tanh", rng=random):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"Neuron activation {activation!r}: expected one of {ACTIVATIONS}")
+        self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(rng.uniform(-1, 1))
+        self.activation = activation
+
+    def __call__(self, x):
+        if len(x) != len(self.w):
+            raise ValueError(f"Neuron with {len(self.w)} inputs called on {len(x)} numbers")
+        act = self.b
+        for wi, xi in zip(self.w, x, strict=True):
+            act = act + wi * xi
+        if self.activation == "tanh":
+            return act.tanh()
+        if self.activation == "relu":
+            return act.relu()
+        return act
+
+    def parameters(self):
+        return self.w + [self.b]
+
+    def __repr__(self):
+        return f"Neuron({len(self.w)}, {self.activation})"
+
+
+class Layer(Module):
+    """`nout` independent neurons that all read the same input."""
+
+    def __init__(self, nin, nout, activation="tanh", rng=random):
+        self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
+
+    def __call__(self, x):
+        return [n(x) for n in self.neurons]
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self):
+        return f"Layer([{', '.join(map(repr, self.neurons))}])"
+
+
+class MLP(Module):
+    """Layers of sizes `nouts` applied in turn; hidden layers use `activation`, the last is linear.
+
+    A linear last layer lets the output be any number (a score or a regression target). With
+    one output neuron the network returns a single Value, otherwise a list of them.
+    """
+
+    def __init__(self, nin, nouts, activation="tanh", rng=random):
+        sizes = [nin] + list(nouts)
+        last = len(nouts) - 1
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activation if i < last else "linear", rng)
+            for i in range(len(nouts))
+        ]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self):
+        return f"MLP([{', '.join(map(repr, self.layers))}])"

@@ -1,0 +1,78 @@
+"""Diagnostics: the statistics are exact, the recorder logs every step, the plots draw."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from gpt_from_scratch.makemore import diagnostics as diag  # noqa: E402
+from gpt_from_scratch.makemore.train import train  # noqa: E402
+from gpt_from_scratch.tensor import Tensor, manual_seed, nn  # noqa: E402
+
+
+def test_activation_stats_are_exact():
+    stats = diag.activation_stats(np.array([-1.0, 0.5, 0.995, -0.999]), saturation=0.99)
+    assert stats["mean"] == pytest.approx(np.mean([-1.0, 0.5, 0.995, -0.999]))
+    assert stats["std"] == pytest.approx(np.std([-1.0, 0.5, 0.995, -0.999]))
+    assert stats["saturated"] == 0.75
+    with pytest.raises(ValueError, match="empty"):
+        diag.activation_stats(np.array([]))
+
+
+def test_ratios():
+    w = Tensor(np.array([1.0, -1.0, 3.0, -3.0]), requires_grad=True)
+    with pytest.raises(ValueError, match="backward"):
+        diag.grad_to_data_ratio(w)
+    (w * w).sum().backward()  # grad = 2w
+    assert diag.grad_to_data_ratio(w) == pytest.approx(2.0)
+    assert diag.update_to_data_ratio(w, lr=0.01) == pytest.approx(0.02)
+
+
+def test_recorder_logs_one_ratio_per_step_and_weight():
+    manual_seed(0)
+    model = nn.Sequential(nn.Embedding(5, 4), nn.Linear(4, 5))
+    model.block_size = 1
+    weights = [("emb", model[0].weight), ("out", model[1].weight)]
+    recorder = diag.UpdateRatioRecorder(weights)
+    X = np.arange(20).reshape(20, 1) % 5
+    Y = (X[:, 0] + 1) % 5
+
+    def forward(x):
+        return model[1](model[0](x).reshape(len(x), -1))
+
+    model.forward = forward
+    train(model, X, Y, steps=7, batch_size=4, lr=0.1, callback=recorder)
+    assert [len(v) for v in recorder.ratios.values()] == [7, 7]
+    assert all(0 < r < 1 for v in recorder.ratios.values() for r in v)
+
+
+def test_smooth():
+    assert diag.smooth([1, 3, 5, 7, 9], window=2).tolist() == [2.0, 6.0]
+    with pytest.raises(ValueError, match="window"):
+        diag.smooth([1.0], window=0)
+
+
+def test_plots_draw_on_the_given_axes_and_return_its_figure():
+    fig, axes = plt.subplots(1, 4)
+    gen = np.random.default_rng(0)
+    h = np.tanh(gen.standard_normal((8, 12)) * 3)
+    assert diag.plot_histograms([("a", h), ("b", h / 2)], ax=axes[0], saturation=0.97) is fig
+    assert len(axes[0].lines) == 2 and "%" in axes[0].get_legend().get_texts()[0].get_text()
+    assert diag.plot_saturation_map(h, ax=axes[1]) is fig
+    assert axes[1].images[0].get_array().shape == (8, 12)
+    assert diag.plot_update_ratios({"w": [1e-3, 2e-3]}, ax=axes[2]) is fig
+    assert axes[2].get_yscale() == "log" and len(axes[2].lines) == 2  # the run and the guide
+    assert diag.plot_loss({"run": np.linspace(3, 2, 50)}, window=10, ax=axes[3]) is fig
+    assert len(axes[3].lines[0].get_xdata()) == 5
+    plt.close(fig)
+
+
+def test_plots_make_their_own_figure_and_check_shapes():
+    fig = diag.plot_histograms([("x", np.zeros(5))])
+    assert fig is not None
+    plt.close(fig)
+    with pytest.raises(ValueError, match="examples, units"):
+        diag.plot_saturation_map(np.zeros(5))

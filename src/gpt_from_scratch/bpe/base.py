@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 Pair = tuple[int, int]
 
 MODEL_VERSION = "gpt_from_scratch.bpe v1"
@@ -73,18 +75,19 @@ def best_pair(counts: dict[Pair, int]) -> Pair:
     return min(counts, key=lambda pair: (-counts[pair], pair))
 
 
-def train_plain(chunks: Iterable[bytes], num_merges: int, verbose: bool = False) -> list[Pair]:
+def train_plain(chunks: Iterable[bytes], num_merges: int, progress: bool = False) -> list[Pair]:
     """Learn up to ``num_merges`` merges the plain way: count all pairs, merge the best, repeat.
 
     Pairs are counted inside each chunk only, never across two chunks. Training stops early
-    when no chunk has two tokens left. Merge ``i`` creates id ``256 + i``.
+    when no chunk has two tokens left. Merge ``i`` creates id ``256 + i``. ``progress`` shows a
+    progress bar.
 
     >>> train_plain([b"aaabdaaabac"], 3)
     [(97, 97), (97, 98), (256, 257)]
     """
     sequences = [list(chunk) for chunk in chunks]
     merges = []
-    for i in range(num_merges):
+    for i in tqdm(range(num_merges), unit="merge", disable=not progress):
         counts: dict[Pair, int] = {}
         for ids in sequences:
             get_stats(ids, counts)
@@ -93,8 +96,6 @@ def train_plain(chunks: Iterable[bytes], num_merges: int, verbose: bool = False)
         pair = best_pair(counts)
         sequences = [merge(ids, pair, 256 + i) for ids in sequences]
         merges.append(pair)
-        if verbose:
-            print(f"merge {i + 1}/{num_merges}: {pair} -> {256 + i} ({counts[pair]} occurrences)")
     return merges
 
 

@@ -44,12 +44,12 @@ class BasicTokenizer(Tokenizer):
             )
         super().__init__(byte_ids=byte_ids)
 
-    def train(self, text: str, vocab_size: int, fast: bool = True, verbose: bool = False):
+    def train(self, text: str, vocab_size: int, fast: bool = True, progress: bool = False):
         """Learn ``vocab_size - 256`` merges from ``text`` (fast or plain trainer, same result)."""
         if vocab_size < 256:
             raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
         trainer = train_fast if fast else train_plain
-        pairs = trainer([text.encode("utf-8")], vocab_size - 256, verbose=verbose)
+        pairs = trainer([text.encode("utf-8")], vocab_size - 256, progress=progress)
         self.set_merges({pair: 256 + i for i, pair in enumerate(pairs)})
 
     def encode(self, text: str) -> list[int]:

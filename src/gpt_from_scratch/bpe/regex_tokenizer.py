@@ -45,13 +45,13 @@ class RegexTokenizer(Tokenizer):
         """The chunks of ``text`` under the split pattern; joined, they give ``text`` back."""
         return self.compiled_pattern.findall(text)
 
-    def train(self, text: str, vocab_size: int, fast: bool = True, verbose: bool = False):
+    def train(self, text: str, vocab_size: int, fast: bool = True, progress: bool = False):
         """Learn ``vocab_size - 256`` merges, counting pairs only inside chunks."""
         if vocab_size < 256:
             raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
         chunks = [chunk.encode("utf-8") for chunk in self.split(text)]
         trainer = train_fast if fast else train_plain
-        pairs = trainer(chunks, vocab_size - 256, verbose=verbose)
+        pairs = trainer(chunks, vocab_size - 256, progress=progress)
         self.set_merges({pair: 256 + i for i, pair in enumerate(pairs)})
 
     def register_special_tokens(self, special_tokens: dict[str, int]) -> None:

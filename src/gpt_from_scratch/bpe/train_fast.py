@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import pairwise
 
+from tqdm.auto import tqdm
+
 from .base import Pair
 
 
@@ -58,7 +60,7 @@ def merge_with_delta(ids: list[int], pair: Pair, idx: int) -> tuple[list[int], C
     return new_ids, delta
 
 
-def train_fast(chunks: Iterable[bytes], num_merges: int, verbose: bool = False) -> list[Pair]:
+def train_fast(chunks: Iterable[bytes], num_merges: int, progress: bool = False) -> list[Pair]:
     """The same merges as ``train_plain(chunks, num_merges)``, computed incrementally.
 
     >>> train_fast([b"aaabdaaabac"], 3)
@@ -78,6 +80,7 @@ def train_fast(chunks: Iterable[bytes], num_merges: int, verbose: bool = False) 
     heapq.heapify(heap)
 
     merges: list[Pair] = []
+    bar = tqdm(total=num_merges, unit="merge", disable=not progress)
     while len(merges) < num_merges and heap:
         neg_count, pair = heapq.heappop(heap)
         if counts.get(pair, 0) != -neg_count or neg_count == 0:
@@ -96,6 +99,6 @@ def train_fast(chunks: Iterable[bytes], num_merges: int, verbose: bool = False) 
                 heapq.heappush(heap, (-counts[touched], touched))
         del counts[pair]
         merges.append(pair)
-        if verbose:
-            print(f"merge {len(merges)}/{num_merges}: {pair} -> {idx} ({-neg_count} occurrences)")
+        bar.update()
+    bar.close()
     return merges

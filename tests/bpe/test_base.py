@@ -33,7 +33,7 @@ def test_wikipedia_example_gives_the_three_known_merges_and_ids():
 
 
 def test_training_stops_when_nothing_is_left_to_merge():
-    assert train_plain([b"ab", b"c"], 10) == [(97, 98)]
+    assert train_plain([b"ab", b"c"], 10) == [((97, 98), 1)]
 
 
 def test_vocab_follows_a_byte_permutation():

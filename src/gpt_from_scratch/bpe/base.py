@@ -75,15 +75,17 @@ def best_pair(counts: dict[Pair, int]) -> Pair:
     return min(counts, key=lambda pair: (-counts[pair], pair))
 
 
-def train_plain(chunks: Iterable[bytes], num_merges: int, progress: bool = False) -> list[Pair]:
+def train_plain(
+    chunks: Iterable[bytes], num_merges: int, progress: bool = False
+) -> list[tuple[Pair, int]]:
     """Learn up to ``num_merges`` merges the plain way: count all pairs, merge the best, repeat.
 
-    Pairs are counted inside each chunk only, never across two chunks. Training stops early
-    when no chunk has two tokens left. Merge ``i`` creates id ``256 + i``. ``progress`` shows a
-    progress bar.
+    Returns each merged pair with its count when it was chosen. Pairs are counted inside each
+    chunk only, never across two chunks. Training stops early when no chunk has two tokens left.
+    Merge ``i`` creates id ``256 + i``. ``progress`` shows a progress bar.
 
     >>> train_plain([b"aaabdaaabac"], 3)
-    [(97, 97), (97, 98), (256, 257)]
+    [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
     """
     sequences = [list(chunk) for chunk in chunks]
     merges = []
@@ -95,7 +97,7 @@ def train_plain(chunks: Iterable[bytes], num_merges: int, progress: bool = False
             break
         pair = best_pair(counts)
         sequences = [merge(ids, pair, 256 + i) for ids in sequences]
-        merges.append(pair)
+        merges.append((pair, counts[pair]))
     return merges
 
 

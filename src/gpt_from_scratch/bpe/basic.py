@@ -49,8 +49,8 @@ class BasicTokenizer(Tokenizer):
         if vocab_size < 256:
             raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
         trainer = train_fast if fast else train_plain
-        pairs = trainer([text.encode("utf-8")], vocab_size - 256, progress=progress)
-        self.set_merges({pair: 256 + i for i, pair in enumerate(pairs)})
+        learned = trainer([text.encode("utf-8")], vocab_size - 256, progress=progress)
+        self.set_merges({pair: 256 + i for i, (pair, _count) in enumerate(learned)})
 
     def encode(self, text: str) -> list[int]:
         return encode_bytes(text.encode("utf-8"), self.merges, self.byte_ids)

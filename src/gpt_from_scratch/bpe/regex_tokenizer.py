@@ -51,8 +51,8 @@ class RegexTokenizer(Tokenizer):
             raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
         chunks = [chunk.encode("utf-8") for chunk in self.split(text)]
         trainer = train_fast if fast else train_plain
-        pairs = trainer(chunks, vocab_size - 256, progress=progress)
-        self.set_merges({pair: 256 + i for i, pair in enumerate(pairs)})
+        learned = trainer(chunks, vocab_size - 256, progress=progress)
+        self.set_merges({pair: 256 + i for i, (pair, _count) in enumerate(learned)})
 
     def register_special_tokens(self, special_tokens: dict[str, int]) -> None:
         """Add special tokens, e.g. ``{"<|endoftext|>": 100257}``; ids must be unused."""

@@ -60,11 +60,13 @@ def merge_with_delta(ids: list[int], pair: Pair, idx: int) -> tuple[list[int], C
     return new_ids, delta
 
 
-def train_fast(chunks: Iterable[bytes], num_merges: int, progress: bool = False) -> list[Pair]:
-    """The same merges as ``train_plain(chunks, num_merges)``, computed incrementally.
+def train_fast(
+    chunks: Iterable[bytes], num_merges: int, progress: bool = False
+) -> list[tuple[Pair, int]]:
+    """The same merges and counts as ``train_plain(chunks, num_merges)``, computed incrementally.
 
     >>> train_fast([b"aaabdaaabac"], 3)
-    [(97, 97), (97, 98), (256, 257)]
+    [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
     """
     chunk_counts = Counter(chunks)
     sequences = [list(chunk) for chunk in chunk_counts]
@@ -79,7 +81,7 @@ def train_fast(chunks: Iterable[bytes], num_merges: int, progress: bool = False)
     heap = [(-count, pair) for pair, count in counts.items()]
     heapq.heapify(heap)
 
-    merges: list[Pair] = []
+    merges: list[tuple[Pair, int]] = []
     bar = tqdm(total=num_merges, unit="merge", disable=not progress)
     while len(merges) < num_merges and heap:
         neg_count, pair = heapq.heappop(heap)
@@ -98,7 +100,7 @@ def train_fast(chunks: Iterable[bytes], num_merges: int, progress: bool = False)
                 counts[touched] += change
                 heapq.heappush(heap, (-counts[touched], touched))
         del counts[pair]
-        merges.append(pair)
+        merges.append((pair, -neg_count))
         bar.update()
     bar.close()
     return merges

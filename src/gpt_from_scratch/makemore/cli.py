@@ -1,0 +1,487 @@
+"""``python -m gpt_from_scratch.makemore``: train a model on any list of words, resume, sample.
+
+::
+
+    python -m gpt_from_scratch.makemore --input names.txt --out runs/wavenet --type wavenet
+    python -m gpt_from_scratch.makemore --out runs/wavenet --resume --steps 300000
+    python -m gpt_from_scratch.makemore --out runs/wavenet --sample-only --num-samples 10
+
+The input is a UTF-8 text file with one item per line. Its words are split 80/10/10 into
+train/dev/test with a fixed seed (42), so every run on the same file is judged on the same dev
+words. The output folder holds::
+
+    OUT/best/     the weights with the lowest dev loss so far (model.npz + meta.json)
+    OUT/last/     the weights after the latest evaluation, plus the optimizer state, to resume
+    OUT/log.jsonl one JSON object per evaluation: step, train and dev loss, lr, seconds
+
+Checkpoints are :mod:`gpt_from_scratch.checkpoint` folders: arrays in an npz read without pickle,
+the model type, configuration, vocabulary and training settings in ``meta.json``, both written
+atomically. In ``model.npz`` the model's arrays are named ``model.<name>``; ``last`` also holds the
+optimizer's per-parameter state as ``optim.<slot>.<name>`` (SGD's momentum ``velocity``, AdamW's
+moments ``m`` and ``v``) and AdamW's step count as ``optim.t``.
+
+Training runs in segments that end at each evaluation; segment k draws its minibatches from a
+generator seeded by (seed, first step of k). Checkpoints are written at segment ends, so a resumed
+run continues exactly as the uninterrupted run would have, bit for bit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gpt_from_scratch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from gpt_from_scratch.makemore.data import Vocabulary, build_examples, load_words, split_words
+from gpt_from_scratch.makemore.models import (
+    MODEL_TYPES,
+    Training,
+    build_model,
+    model_config,
+    model_type_entry,
+)
+from gpt_from_scratch.makemore.sample import sample
+from gpt_from_scratch.makemore.train import evaluate, train
+from gpt_from_scratch.tensor import manual_seed, optim
+
+SPLIT_SEED = 42
+LOG = "log.jsonl"
+# Command-line flags that set the model's configuration (a model takes some of them).
+CONFIG_FLAGS = ("block_size", "n_embd", "n_hidden", "n_layer", "n_head", "dropout")
+# Per-parameter optimizer state: SGD's momentum buffers, AdamW's first and second moments.
+OPTIMIZER_SLOTS = ("velocity", "m", "v")
+
+
+class UsageError(ValueError):
+    """The command was asked for something it cannot do; the message says why."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m gpt_from_scratch.makemore",
+        description="Train a character-level model on a file of words (one a line), make more.",
+    )
+    p.add_argument("--input", "-i", help="text file, one item per line (on --resume: optional)")
+    p.add_argument("--out", "-o", required=True, help="output folder: checkpoints and log")
+    p.add_argument("--type", choices=sorted(MODEL_TYPES), help="model type (new runs: wavenet)")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--sample-only", action="store_true", help="print samples from --out/best")
+    p.add_argument("--seed", type=int, help="seed for initialization and minibatches (0)")
+    g = p.add_argument_group("training (defaults depend on --type; on --resume, the saved run's)")
+    g.add_argument("--steps", type=int, help="total optimizer steps")
+    g.add_argument("--batch-size", type=int, help="examples per step")
+    g.add_argument("--optimizer", choices=["sgd", "adamw"])
+    g.add_argument("--lr", type=float, help="learning rate (the peak, for cosine)")
+    g.add_argument("--lr-final", type=float, help="learning rate at the end of the schedule")
+    g.add_argument("--schedule", choices=["step", "cosine", "constant"], help="lr schedule")
+    g.add_argument("--decay-at", type=float, help="step schedule: fraction of steps at --lr")
+    g.add_argument("--warmup-steps", type=int, help="cosine schedule: linear warmup steps")
+    g.add_argument("--weight-decay", type=float, help="weight decay (AdamW)")
+    g.add_argument("--eval-every", type=int, help="steps between dev evaluations (5000)")
+    m = p.add_argument_group("model size (each type takes some of these)")
+    for key in CONFIG_FLAGS:
+        kind = float if key == "dropout" else int
+        m.add_argument("--" + key.replace("_", "-"), type=kind, dest=key, metavar="N")
+    s = p.add_argument_group("sampling")
+    s.add_argument("--num-samples", type=int, default=20, help="words to print (20)")
+    s.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (1.0)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+# -- settings -------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings(Training):
+    """A model type's :class:`Training` defaults plus what every run has: seed, evaluations."""
+
+    eval_every: int = 5000
+    seed: int = 0
+
+
+def run_settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> RunSettings:
+    """The type's defaults, then the saved run's settings (on resume), then the flags given."""
+    base = RunSettings(**dataclasses.asdict(model_type_entry(args.type).training))
+    if saved is not None:
+        base = RunSettings(**saved)
+    names = [f.name for f in dataclasses.fields(RunSettings)]
+    given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    settings = dataclasses.replace(base, **given)
+    check_settings(settings)
+    return settings
+
+
+def check_settings(s: RunSettings) -> None:
+    for name in ("steps", "batch_size", "eval_every"):
+        if getattr(s, name) < 1:
+            raise UsageError(
+                f"--{name.replace('_', '-')} must be at least 1, got {getattr(s, name)}"
+            )
+    if not 0.0 <= s.decay_at <= 1.0:
+        raise UsageError(f"--decay-at is a fraction of the steps in [0, 1], got {s.decay_at}")
+    if s.lr <= 0 or s.lr_final < 0:
+        raise UsageError(f"learning rates must be positive: --lr {s.lr}, --lr-final {s.lr_final}")
+
+
+def learning_rate(s: Training, step: int) -> float:
+    """The learning rate at ``step`` under the schedule of ``s``.
+
+    >>> s = Training(steps=100, lr=0.1, lr_final=0.01, schedule="step", decay_at=0.75)
+    >>> learning_rate(s, 74), learning_rate(s, 75)
+    (0.1, 0.01)
+    """
+    if s.schedule == "step":
+        return s.lr if step < s.decay_at * s.steps else s.lr_final
+    if s.schedule == "cosine":
+        return optim.cosine_lr(step, s.lr, s.warmup_steps, s.steps, s.lr_final)
+    return s.lr
+
+
+def make_optimizer(model, s: Training):
+    """SGD or AdamW over the model's parameters; a model may group them (``param_groups``)."""
+    params = model.param_groups(s.weight_decay) if hasattr(model, "param_groups") else None
+    if s.optimizer == "sgd":
+        return optim.SGD(params or model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    return optim.AdamW(params or model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+
+
+def given_config(args: argparse.Namespace) -> dict[str, Any]:
+    return {key: getattr(args, key) for key in CONFIG_FLAGS if getattr(args, key) is not None}
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+
+
+def optimizer_state(opt, model) -> dict[str, np.ndarray]:
+    """The optimizer's state as named arrays, ``optim.<slot>.<parameter name>`` and ``optim.t``."""
+    names = {id(p): name for name, p in model.named_parameters()}
+    state = {}
+    for slot in OPTIMIZER_SLOTS:
+        for key, array in getattr(opt, slot, {}).items():
+            state[f"optim.{slot}.{names[key]}"] = array.copy()
+    if hasattr(opt, "t"):
+        state["optim.t"] = np.array(opt.t, dtype=np.int64)
+    return state
+
+
+def load_optimizer_state(opt, model, state: dict[str, np.ndarray]) -> None:
+    """The inverse of :func:`optimizer_state`."""
+    params = dict(model.named_parameters())
+    for key, array in state.items():
+        if key == "optim.t":
+            opt.t = int(array)
+        elif key.startswith("optim."):
+            _, slot, name = key.split(".", 2)
+            if slot not in OPTIMIZER_SLOTS or name not in params:
+                raise CheckpointError(f"checkpoint entry {key!r} fits neither model nor optimizer")
+            getattr(opt, slot)[id(params[name])] = array.copy()
+
+
+def model_state(model) -> dict[str, np.ndarray]:
+    return {f"model.{name}": array for name, array in model.state_dict().items()}
+
+
+def restore_model(folder: Path, expected_type: str | None):
+    """Rebuild the model saved in ``folder`` from its meta and load its weights.
+
+    Returns ``(model, vocab, state, meta)``; a damaged checkpoint, one of another type, or weights
+    that do not fit the saved configuration raise :class:`CheckpointError`.
+    """
+    state, meta = load_checkpoint(folder, expected_type=expected_type)
+    try:
+        vocab = Vocabulary.from_json(meta["vocab"])
+        model = build_model(meta["type"], vocab.size, meta["config"])
+        weights = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+        model.load_state_dict(weights)
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{folder}: does not describe a usable model ({err})") from err
+    return model, vocab, state, meta
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_log(path: Path, records: list[dict[str, Any]]) -> None:
+    """Rewrite the log, one JSON object a line, atomically (temporary file, then rename)."""
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Run:
+    """Everything a training run needs, checked before anything is written to disk."""
+
+    out: Path
+    model_type: str
+    config: dict[str, Any]
+    vocab: Vocabulary
+    settings: RunSettings
+    input_path: Path
+    input_sha256: str
+    splits: dict[str, tuple[np.ndarray, np.ndarray]]
+    model: Any
+    optimizer: Any
+    step: int = 0
+    best_dev: float = float("inf")
+    best_step: int = 0
+    log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def meta(self, **extra) -> dict[str, Any]:
+        return {
+            "type": self.model_type,
+            "config": self.config,
+            "vocab": self.vocab.to_json(),
+            "training": dataclasses.asdict(self.settings),
+            "input": {"path": str(self.input_path), "sha256": self.input_sha256},
+            "step": self.step,
+            "best_dev_loss": self.best_dev,
+            "best_step": self.best_step,
+            **extra,
+        }
+
+
+def load_splits(input_path: Path, vocab: Vocabulary | None, block_size: int):
+    """Words of the input file -> vocabulary and (X, Y) examples of train, dev and test."""
+    words = load_words(input_path, vocab)
+    vocab = vocab or Vocabulary.from_words(words)
+    parts = dict(zip(("train", "dev", "test"), split_words(words, seed=SPLIT_SEED), strict=True))
+    if not parts["train"] or not parts["dev"]:
+        raise UsageError(
+            f"{input_path}: {len(words)} words are too few to set aside train and dev words "
+            "(80% / 10%); give at least 10"
+        )
+    splits = {name: build_examples(ws, vocab, block_size) for name, ws in parts.items() if ws}
+    return vocab, splits
+
+
+def new_run(args: argparse.Namespace, out: Path) -> Run:
+    if (out / "last").exists() or (out / "best").exists():
+        raise UsageError(
+            f"{out} already holds a run: pass --resume to continue it, or another --out"
+        )
+    if not args.input:
+        raise UsageError("a new run needs --input, a text file with one item per line")
+    args.type = args.type or "wavenet"
+    config = model_config(args.type, given_config(args))
+    settings = run_settings(args, None)
+    input_path = Path(args.input)
+    block_size = config.get("block_size", 1)
+    vocab, splits = load_splits(input_path, None, block_size)
+    manual_seed(settings.seed)
+    model = build_model(args.type, vocab.size, config)
+    return Run(
+        out=out,
+        model_type=args.type,
+        config=config,
+        vocab=vocab,
+        settings=settings,
+        input_path=input_path,
+        input_sha256=file_sha256(input_path),
+        splits=splits,
+        model=model,
+        optimizer=make_optimizer(model, settings),
+    )
+
+
+def resumed_run(args: argparse.Namespace, out: Path) -> Run:
+    model, vocab, state, meta = restore_model(out / "last", expected_type=args.type)
+    args.type = meta["type"]
+    clash = {k: v for k, v in given_config(args).items() if meta["config"].get(k) != v}
+    if clash:
+        raise UsageError(f"{out} holds a model with {meta['config']}; it cannot change to {clash}")
+    settings = run_settings(args, meta["training"])
+    input_path = Path(args.input or meta["input"]["path"])
+    sha = file_sha256(input_path)
+    if sha != meta["input"]["sha256"]:
+        raise UsageError(
+            f"{input_path} is not the file this run trained on (its SHA-256 differs); "
+            "the train/dev split would change"
+        )
+    _, splits = load_splits(input_path, vocab, meta["config"].get("block_size", 1))
+    optimizer = make_optimizer(model, settings)
+    load_optimizer_state(optimizer, model, state)
+    best_dev, best_step = meta["best_dev_loss"], meta["best_step"]
+    log = [r for r in read_log(out / LOG) if r["step"] <= meta["step"] and "final" not in r]
+    return Run(
+        out=out,
+        model_type=meta["type"],
+        config=meta["config"],
+        vocab=vocab,
+        settings=settings,
+        input_path=input_path,
+        input_sha256=sha,
+        splits=splits,
+        model=model,
+        optimizer=optimizer,
+        step=meta["step"],
+        best_dev=best_dev,
+        best_step=best_step,
+        log=log,
+    )
+
+
+def segment_ends(start: int, steps: int, every: int) -> list[int]:
+    """The steps at which evaluations (and checkpoints) happen after ``start``.
+
+    >>> segment_ends(0, 12, 5), segment_ends(5, 12, 5)
+    ([5, 10, 12], [10, 12])
+    """
+    ends = list(range((start // every + 1) * every, steps, every))
+    return ends + [steps] if steps > start else []
+
+
+def segment_seed(seed: int, start: int) -> int:
+    """The minibatch seed of the segment that begins at ``start``: a function of both."""
+    return int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
+
+
+def train_run(run: Run, quiet: bool) -> None:
+    """Train segment by segment: evaluate dev after each, keep the best, save to resume."""
+    s = run.settings
+    X, Y = run.splits["train"]
+    started = time.time()
+    bar = progress_bar(s.steps, run.step, quiet)
+    for end in segment_ends(run.step, s.steps, s.eval_every):
+        start = run.step
+        history = train(
+            run.model,
+            X,
+            Y,
+            steps=end - start,
+            batch_size=s.batch_size,
+            lr=lambda k, start=start: learning_rate(s, start + k),
+            optimizer=run.optimizer,
+            seed=segment_seed(s.seed, start),
+            callback=lambda k, h: bar_update(bar, h),
+        )
+        run.step = end
+        dev = evaluate(run.model, *run.splits["dev"])
+        record = {
+            "step": end,
+            "train_loss": float(np.mean(history.loss)),
+            "dev_loss": dev,
+            "lr": history.lr[-1],
+            "seconds": round(time.time() - started, 2),
+        }
+        if dev < run.best_dev:
+            run.best_dev, run.best_step = dev, end
+            save_checkpoint(run.out / "best", model_state(run.model), run.meta(dev_loss=dev))
+        state = {**model_state(run.model), **optimizer_state(run.optimizer, run.model)}
+        save_checkpoint(run.out / "last", state, run.meta(dev_loss=dev))
+        run.log.append(record)
+        write_log(run.out / LOG, run.log)
+        if bar is not None:
+            bar.set_postfix(loss=f"{record['train_loss']:.4f}", dev=f"{dev:.4f}")
+            bar.write(f"step {end}: train {record['train_loss']:.4f}, dev {dev:.4f}")
+    if bar is not None:
+        bar.close()
+
+
+def progress_bar(total: int, initial: int, quiet: bool):
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc="training", unit="step", mininterval=1.0)
+
+
+def bar_update(bar, history) -> None:
+    if bar is None:
+        return
+    bar.update(1)
+    if len(history.loss) % 100 == 0:
+        bar.set_postfix(loss=f"{np.mean(history.loss[-100:]):.4f}", lr=f"{history.lr[-1]:.3g}")
+
+
+def final_report(run: Run) -> dict[str, Any]:
+    """Train and dev loss of the best weights, appended to the log as the run's result."""
+    best, _, _, meta = restore_model(run.out / "best", run.model_type)
+    record = {
+        "final": True,
+        "step": meta["step"],
+        "train_loss": evaluate(best, *run.splits["train"]),
+        "dev_loss": evaluate(best, *run.splits["dev"]),
+    }
+    write_log(run.out / LOG, [*run.log, record])
+    return record
+
+
+def print_samples(folder: Path, expected_type: str | None, n: int, seed: int, temperature: float):
+    model, vocab, _, meta = restore_model(folder, expected_type)
+    for word in sample(model, vocab, n, seed=seed, temperature=temperature):
+        print(word)
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit status (0 done, 1 bad input or checkpoint, 130 Ctrl-C)."""
+    args = parse_args(argv)
+    out = Path(args.out)
+    try:
+        if args.sample_only:
+            print_samples(
+                out / "best", args.type, args.num_samples, args.seed or 0, args.temperature
+            )
+            return 0
+        run = resumed_run(args, out) if args.resume else new_run(args, out)
+        describe(run)
+        if run.step >= run.settings.steps:
+            print(
+                f"{out}: already trained for {run.step} steps; --steps N trains longer",
+                file=sys.stderr,
+            )
+        else:
+            train_run(run, args.quiet)
+        result = final_report(run)
+        print(
+            f"best dev loss {result['dev_loss']:.4f} (train {result['train_loss']:.4f}) "
+            f"at step {result['step']}; samples:",
+            file=sys.stderr,
+        )
+        print_samples(
+            out / "best", run.model_type, args.num_samples, run.settings.seed, args.temperature
+        )
+        return 0
+    except (UsageError, CheckpointError, ValueError, OSError) as err:
+        print(f"makemore: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nmakemore: interrupted; continue with --out {out} --resume", file=sys.stderr)
+        return 130
+
+
+def describe(run: Run) -> None:
+    n_params = sum(p.data.size for p in run.model.parameters())
+    sizes = ", ".join(f"{k} {len(v[1])}" for k, v in run.splits.items())
+    print(
+        f"{run.model_type} {run.config}: {n_params} parameters; vocabulary of {run.vocab.size}; "
+        f"examples: {sizes}; step {run.step} of {run.settings.steps}",
+        file=sys.stderr,
+    )

@@ -1,0 +1,104 @@
+"""The models the ``makemore`` command can train, by name, each with its default settings.
+
+An entry of :data:`MODEL_TYPES` says how to build the model from a vocabulary size and a JSON-able
+configuration (what a checkpoint stores), which configuration keys it takes with their defaults,
+and how it trains by default. Adding a model to the command is one more entry::
+
+    MODEL_TYPES["mine"] = ModelType(build=MyModel, config={"block_size": 8, "n_embd": 32})
+
+>>> sorted(MODEL_TYPES)[:3]
+['bigram', 'mlp', 'wavenet']
+>>> build_model("wavenet", vocab_size=27, config={"n_embd": 24}).block_size
+8
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpt_from_scratch.makemore.bigram import NeuralBigram
+from gpt_from_scratch.makemore.mlp import MLP
+from gpt_from_scratch.makemore.wavenet import WaveNet
+
+
+@dataclass(frozen=True)
+class Training:
+    """How a model trains unless the command line says otherwise.
+
+    The learning rate follows ``schedule``: ``"step"`` holds ``lr`` until the fraction
+    ``decay_at`` of the steps, then ``lr_final`` (the lectures' schedule); ``"cosine"`` warms
+    up linearly over ``warmup_steps``, then follows a cosine from ``lr`` down to ``lr_final``;
+    ``"constant"`` keeps ``lr``.
+    """
+
+    steps: int = 200_000
+    batch_size: int = 32
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    lr_final: float = 0.01
+    schedule: str = "step"
+    decay_at: float = 0.75
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelType:
+    """``build(vocab_size, **config)`` makes the model; ``config`` lists every key it takes."""
+
+    build: Callable[..., Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    training: Training = Training()
+    about: str = ""
+
+
+MODEL_TYPES: dict[str, ModelType] = {
+    "bigram": ModelType(
+        build=NeuralBigram,
+        training=Training(steps=5_000, batch_size=512, lr=10.0, lr_final=1.0, decay_at=0.5),
+        about="one character of context, one table of logits",
+    ),
+    "mlp": ModelType(
+        build=MLP,
+        config={"block_size": 3, "n_embd": 10, "n_hidden": 200},
+        training=Training(decay_at=0.5),
+        about="Bengio et al. (2003): embeddings, one tanh layer",
+    ),
+    "wavenet": ModelType(
+        build=WaveNet,
+        config={"block_size": 8, "n_embd": 24, "n_hidden": 128},
+        training=Training(decay_at=0.75),
+        about="a tree fusing two neighbours per layer (van den Oord et al., 2016)",
+    ),
+}
+
+
+def model_config(model_type: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full configuration of ``model_type``: its defaults, updated by ``overrides``.
+
+    A key the model does not take is a ``ValueError`` naming the keys it does take.
+
+    >>> model_config("mlp", {"n_hidden": 64})
+    {'block_size': 3, 'n_embd': 10, 'n_hidden': 64}
+    """
+    entry = model_type_entry(model_type)
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(entry.config))
+    if unknown:
+        takes = ", ".join(sorted(entry.config)) or "no settings"
+        raise ValueError(f"the {model_type} model has no setting {unknown}; it takes: {takes}")
+    return {**entry.config, **overrides}
+
+
+def model_type_entry(model_type: str) -> ModelType:
+    """The registry entry of ``model_type``, or a ``ValueError`` listing the known types."""
+    if model_type not in MODEL_TYPES:
+        raise ValueError(f"unknown model type {model_type!r}; known: {', '.join(MODEL_TYPES)}")
+    return MODEL_TYPES[model_type]
+
+
+def build_model(model_type: str, vocab_size: int, config: dict[str, Any] | None = None):
+    """A freshly initialized model of ``model_type`` with ``config`` over the defaults."""
+    return model_type_entry(model_type).build(vocab_size, **model_config(model_type, config))

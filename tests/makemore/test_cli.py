@@ -1,0 +1,234 @@
+"""The makemore command end to end: train, resume, sample, and refuse bad input cleanly."""
+
+import json
+
+import numpy as np
+import pytest
+
+from gpt_from_scratch.checkpoint import load_checkpoint
+from gpt_from_scratch.makemore.cli import (
+    Run,
+    load_optimizer_state,
+    main,
+    make_optimizer,
+    optimizer_state,
+    restore_model,
+    segment_ends,
+)
+from gpt_from_scratch.makemore.data import Vocabulary
+from gpt_from_scratch.makemore.models import MODEL_TYPES, Training, build_model
+from gpt_from_scratch.tensor import Tensor, manual_seed
+from gpt_from_scratch.tensor import functional as F
+
+NAMES = """emma olivia ava isabella sophia charlotte mia amelia harper evelyn abigail emily
+elizabeth mila ella avery sofia camila aria scarlett victoria madison luna grace chloe penelope
+layla riley zoey nora lily eleanor hannah lillian addison aubrey ellie stella natalie zoe leah
+hazel violet aurora savannah audrey brooklyn bella claire skylar lucy paisley everly anna""".split()
+TINY = ["--n-embd", "4", "--n-hidden", "8", "--batch-size", "8", "--quiet", "--num-samples", "5"]
+
+
+@pytest.fixture
+def names_file(tmp_path):
+    path = tmp_path / "names.txt"
+    path.write_text("\n".join(NAMES) + "\n", encoding="utf-8")
+    return path
+
+
+def run(*args):
+    return main([str(a) for a in args])
+
+
+def snapshot(folder):
+    """Every file under ``folder`` with its bytes: to check that nothing changed on disk."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def train_tiny(names_file, out, steps=20, *extra):
+    return run("-i", names_file, "-o", out, "--steps", steps, "--eval-every", 10, *TINY, *extra)
+
+
+def test_trains_end_to_end_and_prints_words_of_the_vocabulary(names_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_tiny(names_file, out) == 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log[:-1]] == [10, 20]
+    assert log[-1]["final"] and np.isfinite(log[-1]["dev_loss"])
+    _, meta = load_checkpoint(out / "best", expected_type="wavenet")
+    assert meta["config"] == {"block_size": 8, "n_embd": 4, "n_hidden": 8}
+    assert meta["dev_loss"] == min(r["dev_loss"] for r in log[:-1])
+    words = capsys.readouterr().out.splitlines()
+    vocab = set("".join(NAMES))
+    assert len(words) == 5 and all(set(w) <= vocab for w in words)
+
+
+def test_sample_only_prints_words_made_of_the_vocabulary(names_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    train_tiny(names_file, out)
+    capsys.readouterr()
+    assert run("-o", out, "--sample-only", "--num-samples", 30, "--seed", 3) == 0
+    words = capsys.readouterr().out.splitlines()
+    assert len(words) == 30 and all(set(w) <= set("".join(NAMES)) for w in words)
+    run("-o", out, "--sample-only", "--num-samples", 30, "--seed", 3)
+    assert capsys.readouterr().out.splitlines() == words  # the seed fixes the words
+
+
+def test_resuming_continues_exactly_as_one_uninterrupted_run(names_file, tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert train_tiny(names_file, straight, 30, "--optimizer", "adamw", "--lr", "0.01") == 0
+    assert train_tiny(names_file, resumed, 10, "--optimizer", "adamw", "--lr", "0.01") == 0
+    assert run("-o", resumed, "--resume", "--steps", 30, "--quiet") == 0
+    a, meta_a = load_checkpoint(straight / "last")
+    b, meta_b = load_checkpoint(resumed / "last")
+    assert meta_b["step"] == 30 and a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    log_a = (straight / "log.jsonl").read_text().splitlines()
+    log_b = (resumed / "log.jsonl").read_text().splitlines()
+    dev = [[json.loads(r)["dev_loss"] for r in log] for log in (log_a, log_b)]
+    assert dev[0] == dev[1]
+
+
+def test_a_checkpoint_round_trips_bit_for_bit(names_file, tmp_path):
+    out = tmp_path / "run"
+    train_tiny(names_file, out, 10, "--optimizer", "adamw")
+    model, vocab, state, meta = restore_model(out / "last", "wavenet")
+    assert vocab == Vocabulary.from_words(NAMES)
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, state["model." + name])
+        assert array.dtype == state["model." + name].dtype
+    opt = make_optimizer(model, Training(optimizer="adamw", lr=0.01))
+    load_optimizer_state(opt, model, state)
+    again = optimizer_state(opt, model)
+    assert again.keys() == {k for k in state if k.startswith("optim.")}
+    assert int(again["optim.t"]) == 10
+    for name, array in again.items():
+        np.testing.assert_array_equal(array, state[name])
+
+
+def test_an_optimizer_state_restores_into_a_fresh_model():
+    manual_seed(0)
+    model = build_model("mlp", 5, {"n_embd": 2, "n_hidden": 3})
+    opt = make_optimizer(model, Training(optimizer="sgd", lr=0.1))
+    opt.param_groups[0]["momentum"] = 0.9
+    F.cross_entropy(model(np.zeros((4, 3), dtype=np.int64)), np.arange(4)).backward()
+    opt.step()
+    saved = optimizer_state(opt, model)
+    assert {k.split(".")[1] for k in saved} == {"velocity"}
+    fresh = make_optimizer(model, Training(optimizer="sgd", lr=0.1))
+    load_optimizer_state(fresh, model, saved)
+    assert optimizer_state(fresh, model).keys() == saved.keys()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_damaged_checkpoint_is_refused_and_nothing_changes(names_file, tmp_path, capsys, damage):
+    out = tmp_path / "run"
+    train_tiny(names_file, out)
+    arrays = out / "last" / "model.npz"
+    data = arrays.read_bytes()
+    if damage == "truncate":
+        arrays.write_bytes(data[: len(data) // 2])
+    else:
+        arrays.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+    before = snapshot(out)
+    capsys.readouterr()
+    assert run("-o", out, "--resume", "--steps", 40, "--quiet") == 1
+    assert "truncated, corrupt or from another run" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+def test_a_checkpoint_of_another_type_is_refused(names_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    train_tiny(names_file, out)
+    before = snapshot(out)
+    capsys.readouterr()
+    assert run("-o", out, "--resume", "--type", "mlp", "--steps", 40) == 1
+    assert "holds a 'wavenet' model, not a 'mlp' model" in capsys.readouterr().err
+    assert run("-o", out, "--sample-only", "--type", "bigram") == 1
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n\n", "a.b\n"])
+def test_an_input_without_usable_lines_is_refused(tmp_path, capsys, text):
+    path = tmp_path / "words.txt"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "run"
+    assert run("-i", path, "-o", out, "--steps", 5, "--quiet") == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and ("no words" in err or "boundary" in err)
+    assert not out.exists()
+
+
+def test_too_few_words_for_a_dev_split_is_refused(tmp_path, capsys):
+    path = tmp_path / "words.txt"
+    path.write_text("ab\ncd\nef\n", encoding="utf-8")
+    assert run("-i", path, "-o", tmp_path / "run", "--quiet") == 1
+    assert "too few" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_new_run_never_overwrites_an_old_one(names_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    train_tiny(names_file, out)
+    before = snapshot(out)
+    assert train_tiny(names_file, out) == 1
+    assert "already holds a run" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+def test_resume_refuses_a_changed_input_or_model_size(names_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    train_tiny(names_file, out)
+    before = snapshot(out)
+    other = tmp_path / "other.txt"
+    other.write_text("\n".join(reversed(NAMES)), encoding="utf-8")
+    assert run("-i", other, "-o", out, "--resume", "--steps", 40) == 1
+    assert "not the file this run trained on" in capsys.readouterr().err
+    assert run("-o", out, "--resume", "--n-hidden", 16) == 1
+    assert "cannot change" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("model_type", ["bigram", "mlp"])
+def test_other_model_types_train_too(names_file, tmp_path, model_type):
+    sizes = [] if model_type == "bigram" else ["--n-embd", "3", "--n-hidden", "8"]
+    out = tmp_path / model_type
+    args = ["-i", names_file, "-o", out, "--type", model_type, "--steps", 10, "--quiet"]
+    assert run(*args, *sizes) == 0
+    assert load_checkpoint(out / "best", expected_type=model_type)[1]["step"] == 10
+
+
+def test_a_setting_the_model_does_not_take_is_an_error(names_file, tmp_path, capsys):
+    assert run("-i", names_file, "-o", tmp_path / "r", "--type", "bigram", "--n-hidden", 4) == 1
+    assert "has no setting ['n_hidden']" in capsys.readouterr().err
+
+
+def test_evaluations_fall_on_multiples_of_eval_every():
+    assert segment_ends(0, 25, 10) == [10, 20, 25]
+    assert segment_ends(20, 25, 10) == [25]
+    assert segment_ends(25, 25, 10) == []
+
+
+def test_every_registered_type_has_a_usable_default_training():
+    for name, entry in MODEL_TYPES.items():
+        assert isinstance(entry.training, Training), name
+        assert entry.training.steps > 0 and entry.training.lr > 0, name
+
+
+def test_run_meta_is_json(names_file, tmp_path):
+    out = tmp_path / "run"
+    train_tiny(names_file, out, 10)
+    meta = json.loads((out / "last" / "meta.json").read_text())
+    assert meta["type"] == "wavenet" and meta["training"]["steps"] == 10
+    assert meta["vocab"]["itos"][0] == "."
+    assert set(Run.__dataclass_fields__) >= {"model", "optimizer", "splits"}
+
+
+def test_the_model_restored_from_best_predicts_like_the_trained_one(names_file, tmp_path):
+    out = tmp_path / "run"
+    train_tiny(names_file, out, 10)
+    model, *_ = restore_model(out / "best", "wavenet")
+    again, *_ = restore_model(out / "best", None)
+    model.eval(), again.eval()
+    x = np.zeros((3, 8), dtype=np.int64)
+    assert isinstance(model(x), Tensor)
+    np.testing.assert_array_equal(model(x).data, again(x).data)

@@ -144,6 +144,25 @@ def causal_self_attention(qkv: Tensor, n_head: int) -> Tensor:
     return out
 
 
+def cached_self_attention(qkv: np.ndarray, n_head: int, cache: dict) -> np.ndarray:
+    """Attention of new positions to themselves and every cached one, for sampling (no graph).
+
+    ``qkv`` (B, T, 3C) belongs to the T newest positions. Their keys and values are appended to
+    ``cache["k"]`` and ``cache["v"]`` (B, nh, T_cached, hs), so the next call attends to them
+    too without recomputing them: one new token costs one row of attention, not T rows.
+    Returns (B, T, C).
+    """
+    B, T, C3 = qkv.shape
+    C = C3 // 3
+    q, k, v = qkv.reshape(B, T, 3, n_head, C // n_head).transpose(2, 0, 3, 1, 4)
+    if "k" in cache:
+        k = np.concatenate([cache["k"], k], axis=2)  # (B, nh, T_cached + T, hs)
+        v = np.concatenate([cache["v"], v], axis=2)
+    cache["k"], cache["v"] = np.ascontiguousarray(k), np.ascontiguousarray(v)
+    y, _ = attention_forward(q, cache["k"], cache["v"], is_causal=True)  # (B, nh, T, hs)
+    return y.transpose(0, 2, 1, 3).reshape(B, T, C)
+
+
 def _check_shapes(q: Tensor, k: Tensor, v: Tensor) -> None:
     if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
         raise ValueError(

@@ -1,0 +1,119 @@
+"""Text in, batches of context windows out: the data pipeline of the character-level GPT.
+
+A text becomes a vocabulary of its characters, then one long array of character ids, split
+90/10 into a training part and a validation part. A batch is ``batch_size`` windows of
+``block_size`` ids cut at random places, with the same windows shifted by one as targets: every
+position of a window is a training example (predict the next character from the ones before).
+
+>>> vocab = CharVocab.from_text("hello")
+>>> vocab.itos, vocab.encode("hole")
+(['e', 'h', 'l', 'o'], [1, 3, 2, 0])
+>>> vocab.decode([1, 0, 2, 2, 3])
+'hello'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+class CharVocab:
+    """The characters of a text, sorted and numbered from 0.
+
+    >>> vocab = CharVocab(["a", "b", "c"])
+    >>> vocab.encode("cab"), vocab.decode([1, 0])
+    ([2, 0, 1], 'ba')
+    """
+
+    def __init__(self, itos: Sequence[str]):
+        itos = list(itos)
+        if not itos:
+            raise ValueError("a vocabulary needs at least one character")
+        bad = [ch for ch in itos if not isinstance(ch, str) or len(ch) != 1]
+        if bad:
+            raise ValueError(f"vocabulary entries must be single characters, got {bad[:5]}")
+        if len(set(itos)) != len(itos):
+            raise ValueError("vocabulary has repeated characters")
+        self.itos: list[str] = itos
+        self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(itos)}
+
+    @classmethod
+    def from_text(cls, text: str) -> CharVocab:
+        """Every distinct character of ``text``, sorted (65 for Tiny Shakespeare)."""
+        if not text:
+            raise ValueError("cannot build a vocabulary from an empty text")
+        return cls(sorted(set(text)))
+
+    @property
+    def size(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> list[int]:
+        """Ids of the characters of ``text``; an unknown character is a ``ValueError`` naming it."""
+        unknown = sorted(set(text) - self.stoi.keys())
+        if unknown:
+            where = text.index(unknown[0])
+            raise ValueError(
+                f"{len(unknown)} character(s) not in the model's vocabulary: "
+                f"{''.join(unknown)!r} (first at position {where} of the text); "
+                f"the vocabulary is {''.join(self.itos)!r}"
+            )
+        return [self.stoi[ch] for ch in text]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.itos[int(i)] for i in ids)
+
+    def to_json(self) -> dict:
+        """A JSON-able description for checkpoints: ``{"itos": ["a", "b", ...]}``."""
+        return {"itos": list(self.itos)}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> CharVocab:
+        if not isinstance(obj, dict) or "itos" not in obj:
+            raise ValueError(f'a vocabulary in JSON is {{"itos": [...]}}, got {obj!r:.80}')
+        return cls(obj["itos"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CharVocab) and self.itos == other.itos
+
+
+def encode_text(text: str, vocab: CharVocab) -> np.ndarray:
+    """The whole text as one int64 array of ids."""
+    return np.array(vocab.encode(text), dtype=np.int64)
+
+
+def train_val_split(ids: np.ndarray, train_fraction: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """The first 90% of the ids for training, the last 10% for validation (no shuffling:
+    the validation text is a contiguous stretch the model never saw).
+
+    >>> train, val = train_val_split(np.arange(10))
+    >>> train.tolist(), val.tolist()
+    ([0, 1, 2, 3, 4, 5, 6, 7, 8], [9])
+    """
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be between 0 and 1, got {train_fraction}")
+    n = int(train_fraction * len(ids))
+    return ids[:n], ids[n:]
+
+
+def get_batch(
+    data: np.ndarray, block_size: int, batch_size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``batch_size`` random windows of ``block_size`` ids, and the same windows one step later.
+
+    >>> x, y = get_batch(np.arange(100), block_size=4, batch_size=2, rng=np.random.default_rng(0))
+    >>> x.shape, bool((y == x + 1).all())
+    ((2, 4), True)
+    """
+    if len(data) <= block_size:
+        raise ValueError(
+            f"the data has {len(data)} tokens, too few for a context of block_size={block_size} "
+            "plus one target; use a longer text or a smaller block_size"
+        )
+    starts = rng.integers(0, len(data) - block_size, size=batch_size)
+    offsets = np.arange(block_size)
+    x = data[starts[:, None] + offsets]  # (B, T)
+    y = data[starts[:, None] + offsets + 1]  # (B, T)
+    return x, y

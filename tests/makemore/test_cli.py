@@ -232,3 +232,9 @@ def test_the_model_restored_from_best_predicts_like_the_trained_one(names_file, 
     x = np.zeros((3, 8), dtype=np.int64)
     assert isinstance(model(x), Tensor)
     np.testing.assert_array_equal(model(x).data, again(x).data)
+
+
+def test_a_missing_input_file_is_named(tmp_path, capsys):
+    assert run("-i", tmp_path / "nope.txt", "-o", tmp_path / "run", "--quiet") == 1
+    assert "nope.txt: no such file (nor a data set name: names" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

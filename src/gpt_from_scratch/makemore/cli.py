@@ -2,11 +2,12 @@
 
 ::
 
-    python -m gpt_from_scratch.makemore --input names.txt --out runs/wavenet --type wavenet
+    python -m gpt_from_scratch.makemore --input names --out runs/wavenet --type wavenet
     python -m gpt_from_scratch.makemore --out runs/wavenet --resume --steps 300000
     python -m gpt_from_scratch.makemore --out runs/wavenet --sample-only --num-samples 10
 
-The input is a UTF-8 text file with one item per line. Its words are split 80/10/10 into
+The input is a UTF-8 text file with one item per line (or the name of a data set of
+:mod:`gpt_from_scratch.data`, such as ``names``). Its words are split 80/10/10 into
 train/dev/test with a fixed seed (42), so every run on the same file is judged on the same dev
 words. The output folder holds::
 
@@ -40,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from gpt_from_scratch import data
 from gpt_from_scratch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gpt_from_scratch.makemore.data import Vocabulary, build_examples, load_words, split_words
 from gpt_from_scratch.makemore.models import (
@@ -70,7 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m gpt_from_scratch.makemore",
         description="Train a character-level model on a file of words (one a line), make more.",
     )
-    p.add_argument("--input", "-i", help="text file, one item per line (on --resume: optional)")
+    p.add_argument(
+        "--input",
+        "-i",
+        help="text file, one item per line, or a known data set's name such as 'names' "
+        "(on --resume: optional)",
+    )
     p.add_argument("--out", "-o", required=True, help="output folder: checkpoints and log")
     p.add_argument("--type", choices=sorted(MODEL_TYPES), help="model type (new runs: wavenet)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
@@ -208,6 +215,20 @@ def restore_model(folder: Path, expected_type: str | None):
     return model, vocab, state, meta
 
 
+def resolve_input(text: str) -> Path:
+    """A path to a file, or the name of a data set that :mod:`gpt_from_scratch.data` knows.
+
+    ``names`` means the file ``names`` if there is one, else the names data set.
+    """
+    path = Path(text)
+    if not path.exists() and text in data.DATASETS:
+        return data.path(text)
+    if not path.is_file():
+        known = ", ".join(data.DATASETS)
+        raise UsageError(f"--input {text}: no such file (nor a data set name: {known})")
+    return path
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -291,7 +312,7 @@ def new_run(args: argparse.Namespace, out: Path) -> Run:
     args.type = args.type or "wavenet"
     config = model_config(args.type, given_config(args))
     settings = run_settings(args, None)
-    input_path = Path(args.input)
+    input_path = resolve_input(args.input)
     block_size = config.get("block_size", 1)
     vocab, splits = load_splits(input_path, None, block_size)
     manual_seed(settings.seed)
@@ -317,7 +338,7 @@ def resumed_run(args: argparse.Namespace, out: Path) -> Run:
     if clash:
         raise UsageError(f"{out} holds a model with {meta['config']}; it cannot change to {clash}")
     settings = run_settings(args, meta["training"])
-    input_path = Path(args.input or meta["input"]["path"])
+    input_path = resolve_input(args.input or meta["input"]["path"])
     sha = file_sha256(input_path)
     if sha != meta["input"]["sha256"]:
         raise UsageError(

@@ -19,12 +19,16 @@ every hand-written gradient, and :func:`train_manual` trains the network with no
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from gpt_from_scratch import data
 from gpt_from_scratch.makemore.activations import kaiming_std
+from gpt_from_scratch.makemore.data import Vocabulary, build_examples, load_words, split_words
+from gpt_from_scratch.makemore.train import step_decay
 from gpt_from_scratch.tensor import Tensor
 from gpt_from_scratch.tensor import functional as F
 
@@ -317,6 +321,7 @@ def train_manual(
     batch_size: int = 32,
     lr: float | Callable[[int], float] = 0.1,
     seed: int = 0,
+    progress: bool = False,
 ) -> ManualRun:
     """Minibatch SGD on ``params`` (updated in place) with the hand-written fused backward only.
 
@@ -329,7 +334,7 @@ def train_manual(
     schedule = lr if callable(lr) else (lambda step: lr)
     gen = np.random.default_rng(seed)
     run = ManualRun(stats=RunningStats.start(params["b1"].shape[0]))
-    for step in range(steps):
+    for step in _steps(steps, progress):
         ix = gen.integers(0, len(Y), size=batch_size)
         Xb, Yb = X[ix], Y[ix]  # (B, T), (B,)
         loss, cache = forward(params, Xb, Yb)
@@ -340,3 +345,38 @@ def train_manual(
         run.stats.update(cache["bnmean"], cache["bnvar"], batch_size)
         run.loss.append(loss)
     return run
+
+
+def _steps(steps: int, progress: bool):
+    if not progress:
+        return range(steps)
+    from tqdm import tqdm  # only the command line asks for a progress bar
+
+    return tqdm(range(steps), desc="training", unit="step", mininterval=1.0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m gpt_from_scratch.makemore.manual_backprop``: the chapter's run, longer."""
+    parser = argparse.ArgumentParser(
+        prog="python -m gpt_from_scratch.makemore.manual_backprop",
+        description="Train the two-layer MLP with batch norm on the names data set with the "
+        "hand-written backward pass only (SGD, lr 0.1 then 0.01 for the second half).",
+    )
+    parser.add_argument("--steps", type=int, default=200_000, help="SGD steps (200000)")
+    parser.add_argument("--n-hidden", type=int, default=64, help="hidden units (64)")
+    parser.add_argument("--seed", type=int, default=42, help="initialization and batches (42)")
+    args = parser.parse_args(argv)
+    words = load_words(data.path("names"))
+    vocab = Vocabulary.from_words(words)
+    train_words, dev_words, _ = split_words(words)
+    X, Y = build_examples(train_words, vocab, block_size=3)
+    X_dev, Y_dev = build_examples(dev_words, vocab, block_size=3)
+    params = init_params(vocab.size, n_hidden=args.n_hidden, seed=args.seed)
+    schedule = step_decay(0.1, 0.01, at=args.steps // 2)
+    run = train_manual(params, X, Y, steps=args.steps, lr=schedule, seed=args.seed, progress=True)
+    for name, (Xs, Ys) in {"train": (X, Y), "dev": (X_dev, Y_dev)}.items():
+        print(f"{name} loss {mean_nll(eval_logits(params, run.stats, Xs), Ys):.4f}")
+
+
+if __name__ == "__main__":
+    main()

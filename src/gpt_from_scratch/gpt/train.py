@@ -37,6 +37,7 @@ class TrainConfig:
     lr: float = 1e-3
     min_lr: float = 1e-4  # the cosine decay ends here, lr / 10
     warmup_iters: int = 100
+    lr_decay_iters: int | None = None  # where the cosine ends; None: at max_iters
     weight_decay: float = 0.1
     beta2: float = 0.99  # a little below Adam's 0.999: few tokens per batch, noisy gradients
     grad_clip: float = 1.0
@@ -52,7 +53,8 @@ class TrainConfig:
                 )
 
     def lr_at(self, step: int) -> float:
-        return optim.cosine_lr(step, self.lr, self.warmup_iters, self.max_iters, self.min_lr)
+        decay_end = self.lr_decay_iters or self.max_iters
+        return optim.cosine_lr(step, self.lr, self.warmup_iters, decay_end, self.min_lr)
 
 
 @dataclass
@@ -111,7 +113,7 @@ def train(
     if resume:
         if out_dir is None:
             raise ValueError("resume needs the out_dir of the run to continue")
-        start, history = load_training_state(out_dir, model, optimizer)
+        start, history = load_training_state(out_dir, model, optimizer, vocab)
     steps = range(start, config.max_iters)
     if progress:
         from tqdm import tqdm
@@ -166,10 +168,14 @@ def save_training_state(out_dir, model, optimizer, step, history, config, vocab)
     save_checkpoint(out_dir, state, meta)
 
 
-def load_training_state(out_dir, model, optimizer) -> tuple[int, History]:
+def load_training_state(out_dir, model, optimizer, vocab=None) -> tuple[int, History]:
     """Restore a checkpoint written by :func:`save_training_state`; returns (step, history)."""
     state, meta = load_checkpoint(out_dir, expected_type=CHECKPOINT_TYPE)
     check_config(meta, model.config, out_dir)
+    if vocab is not None and meta.get("vocab") != vocab.to_json():
+        raise CheckpointError(
+            f"{out_dir}: the checkpoint was trained on another text (its vocabulary differs)"
+        )
     load_weights(model, state, out_dir)
     names = {id(p): name for name, p in model.named_parameters()}
     for p in optimizer.parameters():

@@ -41,11 +41,21 @@ def test_basic_tokenizer_round_trips_and_vocab_file_is_readable(tmp_path):
     assert re.fullmatch(r"\[.\]\[.\] -> \[..\] 256", vocab_lines[256])
 
 
-def test_gpt4_tokenizer_round_trips_with_its_byte_permutation(tmp_path, gpt4):
-    model_path, _ = gpt4.save(tmp_path / "cl100k")
+def test_a_byte_permutation_round_trips(tmp_path):
+    # GPT-4's single bytes have shuffled ids; here byte b has id 255 - b, and "hi" is a merge
+    tokenizer = RegexTokenizer(byte_ids=[255 - b for b in range(256)])
+    tokenizer.set_merges({(255 - ord("h"), 255 - ord("i")): 256})
+    model_path, _ = tokenizer.save(tmp_path / "shuffled")
     loaded = RegexTokenizer.load(model_path)
-    text = "hello world!!!? (안녕하세요!) lol123 😉<|endoftext|>"
-    assert loaded.encode(text, allowed_special="all") == gpt4.encode(text, allowed_special="all")
+    assert loaded.byte_ids == tokenizer.byte_ids
+    assert loaded.encode("hi!") == tokenizer.encode("hi!") == [256, 255 - ord("!")]
+    assert loaded.decode([256]) == "hi"
+
+
+def test_training_needs_the_identity_byte_order():
+    tokenizer = RegexTokenizer(byte_ids=[255 - b for b in range(256)])
+    with pytest.raises(ValueError, match="byte order"):
+        tokenizer.train("abc abc", 260)
 
 
 def write_model(tmp_path, text):
@@ -67,11 +77,21 @@ GOOD_HEAD = 'gpt_from_scratch.bpe v1\npattern ""\nspecial 0\nbytes identity\n'
         ('gpt_from_scratch.bpe v1\npattern ""\nspecial x\n', r"line 3: expected an integer"),
         (GOOD_HEAD + "merges 1\n97\n", r"line 6: expected a merge 'first second'"),
         (GOOD_HEAD.replace("identity", "1 2 3") + "merges 0\n", r"line 4: expected 'bytes"),
+        (GOOD_HEAD + "merges 2\n97 97\n97 97\n", r"line 7: merge \(97, 97\) appears twice"),
+        (GOOD_HEAD + "merges 1\n97 97\n1 2\n", r"line 7: unexpected line after the last merge"),
+        ("", r"bad.model, line 1: unknown version ''"),
     ],
 )
 def test_bad_model_files_name_the_file_and_line(tmp_path, text, message):
     with pytest.raises(ModelFileError, match=message):
         RegexTokenizer.load(write_model(tmp_path, text))
+
+
+def test_a_binary_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "binary.model"
+    path.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ModelFileError, match="binary.model: not a UTF-8 text file"):
+        RegexTokenizer.load(path)
 
 
 def test_basic_tokenizer_refuses_a_model_with_a_pattern(tmp_path, regex_tokenizer):

@@ -28,7 +28,7 @@ CORPORA = {
     "wikipedia": "aaabdaaabac",
     "repeats": "aaaaaaaaaaaaaaaaaaaabababababababab" * 3,
     "made-up-1": made_up_corpus(1, 400),
-    "made-up-2": made_up_corpus(2, 1500),
+    "made-up-2": made_up_corpus(2, 700),
 }
 
 

@@ -169,6 +169,13 @@ class Tokenizer:
         self.merges = dict(merges)
         self.vocab = build_vocab(self.merges, self.byte_ids)
 
+    def check_trainable(self, vocab_size: int) -> None:
+        """Training learns ids 256, 257, ... on top of the bytes in their natural order."""
+        if vocab_size < 256:
+            raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
+        if self.byte_ids != list(range(256)):
+            raise ValueError("training needs the identity byte order (byte b has id b)")
+
     @property
     def vocab_size(self) -> int:
         return len(self.vocab) + len(self.special_tokens)
@@ -230,8 +237,11 @@ class Tokenizer:
     def load(cls, model_file: str | os.PathLike) -> Tokenizer:
         """Read a ``.model`` file written by :meth:`save`; errors name the file and line."""
         model_file = Path(model_file)
-        lines = model_file.read_text(encoding="utf-8").split("\n")
-        reader = _LineReader(model_file, lines)
+        try:
+            text = model_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ModelFileError(f"{model_file}: not a UTF-8 text file ({err})") from None
+        reader = _LineReader(model_file, text.removesuffix("\n").split("\n"))
         version = reader.next("the version line")
         if version != MODEL_VERSION:
             reader.fail(f"unknown version {version!r} (this code reads {MODEL_VERSION!r})")
@@ -246,7 +256,10 @@ class Tokenizer:
         merges = {}
         for i in range(num_merges):
             pair = reader.merge_pair(reader.next(f"merge {i + 1} of {num_merges}"), 256 + i)
+            if pair in merges:
+                reader.fail(f"merge {pair} appears twice (first as id {merges[pair]})")
             merges[pair] = 256 + i
+        reader.expect_end()
         tokenizer = cls(pattern=pattern, special_tokens=special_tokens, byte_ids=byte_ids)
         tokenizer.set_merges(merges)
         return tokenizer
@@ -262,13 +275,15 @@ class _LineReader:
         raise ModelFileError(f"{self.path}, line {self.number}: {message}")
 
     def next(self, what: str) -> str:
-        if self.number >= len(self.lines) or (
-            self.lines[self.number] == "" and self.number == len(self.lines) - 1
-        ):
-            self.number += 1
-            self.fail(f"file ends early (truncated?): expected {what}")
         self.number += 1
+        if self.number > len(self.lines):
+            self.fail(f"file ends early (truncated?): expected {what}")
         return self.lines[self.number - 1]
+
+    def expect_end(self) -> None:
+        if self.number < len(self.lines):
+            self.number += 1
+            self.fail(f"unexpected line after the last merge: {self.lines[self.number - 1]!r}")
 
     def integer(self, text: str) -> int:
         try:

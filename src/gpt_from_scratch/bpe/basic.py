@@ -46,8 +46,7 @@ class BasicTokenizer(Tokenizer):
 
     def train(self, text: str, vocab_size: int, fast: bool = True, progress: bool = False):
         """Learn ``vocab_size - 256`` merges from ``text`` (fast or plain trainer, same result)."""
-        if vocab_size < 256:
-            raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
+        self.check_trainable(vocab_size)
         trainer = train_fast if fast else train_plain
         learned = trainer([text.encode("utf-8")], vocab_size - 256, progress=progress)
         self.set_merges({pair: 256 + i for i, (pair, _count) in enumerate(learned)})

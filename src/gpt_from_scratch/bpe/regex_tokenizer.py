@@ -47,8 +47,7 @@ class RegexTokenizer(Tokenizer):
 
     def train(self, text: str, vocab_size: int, fast: bool = True, progress: bool = False):
         """Learn ``vocab_size - 256`` merges, counting pairs only inside chunks."""
-        if vocab_size < 256:
-            raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
+        self.check_trainable(vocab_size)
         chunks = [chunk.encode("utf-8") for chunk in self.split(text)]
         trainer = train_fast if fast else train_plain
         learned = trainer(chunks, vocab_size - 256, progress=progress)

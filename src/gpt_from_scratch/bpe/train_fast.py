@@ -11,6 +11,8 @@ corpus for every merge. Three ideas make it fast, and none changes the result:
    went stale are skipped when popped (lazy deletion) instead of being searched for.
 
 The tie-break is the plain loop's: highest count, then smallest pair, so the merges are equal.
+The gain comes from the split: on one unsplit text (``BasicTokenizer``) every merge still scans
+the whole sequence once, and the fast trainer is only a few times faster than the plain one.
 """
 
 from __future__ import annotations

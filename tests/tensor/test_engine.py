@@ -329,3 +329,10 @@ def test_ops_match_pytorch(torch):
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
     np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(b.grad, tb.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("limit", [0, 10**9], ids=["sorted-segments", "one-hot"])
+def test_both_embedding_backward_paths_accumulate_repeats(monkeypatch, limit):
+    monkeypatch.setattr("gpt_from_scratch.tensor.engine.ONE_HOT_LIMIT", limit)
+    ids = np.array([[0, 2, 2], [4, 0, -1]])  # -1 is the last row, as in numpy
+    assert gradcheck(lambda table: table[ids], [rand(5, 3)])

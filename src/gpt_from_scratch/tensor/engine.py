@@ -21,6 +21,9 @@ import math
 import numpy as np
 
 DEFAULT_DTYPE = np.float32
+# Below this many multiply-adds (table rows x gradient entries), embedding backward is a
+# one-hot matrix product; above it, a sort and a segmented sum (see _embedding_backward).
+ONE_HOT_LIMIT = 1_000_000
 
 _grad_enabled = True
 _rng = np.random.default_rng(0)
@@ -698,22 +701,40 @@ def _scatter_add(grad, index, shape):
     if _is_row_lookup(index):
         return _embedding_backward(grad, index.reshape(-1), shape)
     full = np.zeros(shape, dtype=grad.dtype)
-    np.add.at(full, index, grad)
+    if _is_basic(index):  # ints and slices pick each entry at most once: plain assignment
+        full[index] = grad
+    else:
+        np.add.at(full, index, grad)
     return full
+
+
+def _is_basic(index):
+    """True for an index made only of ints, slices, Ellipsis and None (no arrays)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(part, (int, np.integer, slice)) or part is Ellipsis or part is None
+        for part in parts
+    )
 
 
 def _embedding_backward(grad, ids, shape):
     """Sum the rows of `grad` that looked up the same row of the table, for each row.
 
-    `grad` is (..., D) with one row per id. Sorting the ids puts equal ids next to each other,
-    so `np.add.reduceat` sums each run in one vectorised pass (np.add.at is much slower).
+    `grad` is (..., D) with one row per id. For a small table this is a one-hot matrix
+    product, onehot (V, M) @ rows (M, D); otherwise sorting the ids puts equal ids next to each
+    other and `np.add.reduceat` sums each run in one pass. Both beat `np.add.at` by far.
     """
-    ids = np.where(ids < 0, ids + shape[0], ids)
+    num_rows = shape[0]
+    ids = np.where(ids < 0, ids + num_rows, ids)
     rows = grad.reshape(ids.size, -1)  # (M, D)
+    if num_rows * rows.size <= ONE_HOT_LIMIT:
+        onehot = np.zeros((num_rows, ids.size), dtype=grad.dtype)  # (V, M)
+        onehot[ids, np.arange(ids.size)] = 1.0
+        return (onehot @ rows).reshape(shape)
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    full = np.zeros((shape[0], rows.shape[1]), dtype=grad.dtype)  # (V, D)
+    full = np.zeros((num_rows, rows.shape[1]), dtype=grad.dtype)  # (V, D)
     if ids.size:
         full[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
     return full.reshape(shape)

@@ -114,3 +114,12 @@ def test_trained_batchnorm_network_gives_a_single_example_its_batch_answer():
         together = model(X[:16]).data
         alone = model(X[5:6]).data
     np.testing.assert_allclose(alone[0], together[5], rtol=1e-5, atol=1e-6)
+
+
+def test_train_recipe_reports_initial_and_dev_loss():
+    X, _ = contexts(500, vocab_size=6)
+    Y = (X[:, 2] + 1) % 6
+    run = act.train_recipe("kaiming", 6, (X[:400], Y[:400]), (X[400:], Y[400:]), steps=100)
+    assert run.initial_loss == pytest.approx(act.uniform_loss(6), abs=0.1)
+    assert run.dev_loss < run.initial_loss
+    assert len(run.history.loss) == 100 and run.history.lr[0] == 0.1 and run.history.lr[-1] == 0.01

@@ -113,6 +113,7 @@ def plot_histograms(
         if saturation is not None:
             label += f", |x|>{saturation:g}: {100 * stats['saturated']:.1f}%"
         ax.plot(0.5 * (edges[:-1] + edges[1:]), density, label=label)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))  # gradients are ~1e-4
     ax.set_ylabel("density")
     ax.legend(fontsize="x-small")
     if title:

@@ -97,7 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     m = p.add_argument_group("model size (each type takes some of these)")
     for key in CONFIG_FLAGS:
         kind = float if key == "dropout" else int
-        m.add_argument("--" + key.replace("_", "-"), type=kind, dest=key, metavar="N")
+        metavar = "P" if key == "dropout" else "N"
+        m.add_argument("--" + key.replace("_", "-"), type=kind, dest=key, metavar=metavar)
     s = p.add_argument_group("sampling")
     s.add_argument("--num-samples", type=int, default=20, help="words to print (20)")
     s.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (1.0)")

@@ -238,3 +238,22 @@ def test_a_missing_input_file_is_named(tmp_path, capsys):
     assert run("-i", tmp_path / "nope.txt", "-o", tmp_path / "run", "--quiet") == 1
     assert "nope.txt: no such file (nor a data set name: names" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_killed_while_saving_leaves_the_previous_checkpoint(
+    names_file, tmp_path, monkeypatch
+):
+    out = tmp_path / "run"
+    train_tiny(names_file, out, 10)
+    before = snapshot(out)
+
+    def killed_halfway(file, **arrays):
+        file.write(b"PK\x03\x04 the first bytes of a zip, and then")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", killed_halfway)
+    assert run("-o", out, "--resume", "--steps", 20, "--quiet") == 130
+    monkeypatch.undo()
+    assert snapshot(out) == before  # no half-written file, not even a temporary one
+    assert run("-o", out, "--resume", "--steps", 20, "--quiet") == 0
+    assert load_checkpoint(out / "last")[1]["step"] == 20

@@ -10,8 +10,9 @@ from gpt_from_scratch.tensor import manual_seed, no_grad
 def model_and_vocab(block_size=6):
     manual_seed(0)
     vocab = CharVocab.from_text("abcdefgh ")
-    model = GPT(GPTConfig(vocab_size=vocab.size, block_size=block_size, n_layer=2, n_head=2,
-                          n_embd=16))
+    model = GPT(
+        GPTConfig(vocab_size=vocab.size, block_size=block_size, n_layer=2, n_head=2, n_embd=16)
+    )
     rng = np.random.default_rng(0)
     for _, p in model.named_parameters():  # make the distributions far from uniform
         p.data[...] += 0.3 * rng.standard_normal(p.shape).astype(np.float32)

@@ -111,8 +111,18 @@ def test_initial_loss_is_near_uniform():
 
 
 def test_the_chapter_switches_build_smaller_models():
-    bare = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1, n_embd=8, mlp=False,
-                         residual=False, layer_norm=False))
+    bare = GPT(
+        GPTConfig(
+            vocab_size=5,
+            block_size=4,
+            n_layer=1,
+            n_head=1,
+            n_embd=8,
+            mlp=False,
+            residual=False,
+            layer_norm=False,
+        )
+    )
     names = [name for name, _ in bare.named_parameters()]
     assert not any("mlp" in n or "ln" in n for n in names)
     logits, loss = bare(np.zeros((2, 4), dtype=np.int64), np.ones((2, 4), dtype=np.int64))
@@ -142,8 +152,11 @@ def test_bad_inputs_are_clear_errors(idx, message):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"n_embd": 10, "n_head": 3}, "divisible"), ({"n_layer": 0}, "positive"),
-     ({"dropout": 1.0}, "dropout")],
+    [
+        ({"n_embd": 10, "n_head": 3}, "divisible"),
+        ({"n_layer": 0}, "positive"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
 )
 def test_bad_configuration(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -154,3 +167,14 @@ def test_config_json_round_trip():
     assert GPTConfig.from_json(SMALL.to_json()) == SMALL
     with pytest.raises(ValueError, match="unknown configuration keys \\['n_heads'\\]"):
         GPTConfig.from_json({**SMALL.to_json(), "n_heads": 3})
+
+
+def test_makemore_transformer_reads_the_last_position():
+    from gpt_from_scratch.makemore.models import build_model
+
+    manual_seed(0)
+    model = build_model("transformer", vocab_size=27, config={"n_layer": 1, "n_embd": 16})
+    idx = np.random.default_rng(0).integers(0, 27, (5, 16))
+    full, _ = model.gpt(idx)
+    np.testing.assert_array_equal(model(idx).data, full.data[:, -1, :])
+    assert model.block_size == 16

@@ -48,23 +48,31 @@ def tiny_setup(block_size=8, seed=0):
     vocab = CharVocab.from_text(TEXT)
     data = encode_text(TEXT, vocab)
     manual_seed(seed)
-    config = GPTConfig(vocab_size=vocab.size, block_size=block_size, n_layer=1, n_head=2,
-                       n_embd=32)
+    config = GPTConfig(vocab_size=vocab.size, block_size=block_size, n_layer=1, n_head=2, n_embd=32)
     return GPT(config), vocab, data
 
 
 def test_tiny_model_memorises_a_short_text():
     model, vocab, data = tiny_setup(block_size=16)
-    config = TrainConfig(max_iters=150, batch_size=16, lr=2e-2, min_lr=1e-3, warmup_iters=10,
-                         weight_decay=0.0, eval_interval=150, eval_iters=4)
+    config = TrainConfig(
+        max_iters=150,
+        batch_size=16,
+        lr=2e-2,
+        min_lr=1e-3,
+        warmup_iters=10,
+        weight_decay=0.0,
+        eval_interval=150,
+        eval_iters=4,
+    )
     history = train(model, data, data, config)
     assert history.evals[-1][2] < 0.3 < np.log(vocab.size)
     assert sample_text(model, vocab, "To be, or", 33, top_k=1) == TEXT[:42]
 
 
 def test_resume_continues_exactly(tmp_path):
-    config = TrainConfig(max_iters=12, batch_size=4, warmup_iters=2, eval_interval=6, eval_iters=2,
-                         lr_decay_iters=12)
+    config = TrainConfig(
+        max_iters=12, batch_size=4, warmup_iters=2, eval_interval=6, eval_iters=2, lr_decay_iters=12
+    )
     straight, vocab, data = tiny_setup()
     train(straight, data, data, config)
     interrupted, _, _ = tiny_setup()
@@ -73,8 +81,9 @@ def test_resume_continues_exactly(tmp_path):
     resumed, _, _ = tiny_setup(seed=99)  # different initial weights: all must come from disk
     history = train(resumed, data, data, config, out_dir=tmp_path, vocab=vocab, resume=True)
     assert len(history.loss) == 12
-    for (name, a), (_, b) in zip(straight.named_parameters(), resumed.named_parameters(),
-                                 strict=True):
+    for (name, a), (_, b) in zip(
+        straight.named_parameters(), resumed.named_parameters(), strict=True
+    ):
         np.testing.assert_allclose(a.data, b.data, atol=1e-6, err_msg=name)
 
 
@@ -93,14 +102,45 @@ def test_command_line_train_then_sample(tmp_path, capsys):
     text_file = tmp_path / "input.txt"
     text_file.write_text(TEXT * 3, encoding="utf-8")
     out = tmp_path / "run"
-    common = ["--input", str(text_file), "--out", str(out), "--n-layer", "1", "--n-embd", "16",
-              "--n-head", "2", "--block-size", "8", "--batch-size", "4", "--eval-iters", "2",
-              "--quiet"]
+    common = [
+        "--input",
+        str(text_file),
+        "--out",
+        str(out),
+        "--n-layer",
+        "1",
+        "--n-embd",
+        "16",
+        "--n-head",
+        "2",
+        "--block-size",
+        "8",
+        "--batch-size",
+        "4",
+        "--eval-iters",
+        "2",
+        "--quiet",
+    ]
     main(["train", *common, "--max-iters", "6", "--eval-interval", "3"])
     main(["train", *common, "--max-iters", "9", "--eval-interval", "3", "--resume"])
     assert "step      9" in capsys.readouterr().out
-    main(["sample", "--out", str(out), "--prompt", "To be", "--length", "20", "--seed", "1",
-          "--top-k", "5", "--temperature", "0.8"])
+    main(
+        [
+            "sample",
+            "--out",
+            str(out),
+            "--prompt",
+            "To be",
+            "--length",
+            "20",
+            "--seed",
+            "1",
+            "--top-k",
+            "5",
+            "--temperature",
+            "0.8",
+        ]
+    )
     sample = capsys.readouterr().out
     assert sample.startswith("To be") and len(sample.rstrip("\n")) >= 25
 
@@ -117,8 +157,14 @@ def test_command_line_train_then_sample(tmp_path, capsys):
 def test_command_line_errors(tmp_path, capsys, argv, message):
     (tmp_path / "binary.bin").write_bytes(b"\xff\xfe\x00")
     model, vocab, data = tiny_setup()
-    train(model, data, data, TrainConfig(max_iters=1, batch_size=2, eval_interval=1, eval_iters=1),
-          out_dir=tmp_path / "run", vocab=vocab)
+    train(
+        model,
+        data,
+        data,
+        TrainConfig(max_iters=1, batch_size=2, eval_interval=1, eval_iters=1),
+        out_dir=tmp_path / "run",
+        vocab=vocab,
+    )
     with pytest.raises(SystemExit) as exit_info:
         main([a.replace("{tmp}", str(tmp_path)) for a in argv])
     assert exit_info.value.code == 1

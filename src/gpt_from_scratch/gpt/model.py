@@ -208,3 +208,30 @@ def _check_ids(idx, vocab_size: int) -> np.ndarray:
             f"{vocab_size} tokens"
         )
     return idx
+
+
+class NextCharacterGPT(nn.Module):
+    """The GPT under makemore's contract: a window of ``block_size`` ids (B, T) in, the logits
+    of the character that follows the window (B, V) out, read at the window's last position.
+
+    >>> from gpt_from_scratch.tensor import manual_seed
+    >>> manual_seed(0)
+    >>> NextCharacterGPT(27, block_size=4, n_layer=1, n_embd=8)(np.zeros((3, 4), int)).shape
+    (3, 27)
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        block_size: int = 16,
+        n_layer: int = 4,
+        n_head: int = 4,
+        n_embd: int = 64,
+        dropout: float = 0.0,
+    ):
+        self.block_size = block_size
+        self.gpt = GPT(GPTConfig(vocab_size, block_size, n_layer, n_head, n_embd, dropout))
+
+    def forward(self, idx: np.ndarray) -> Tensor:
+        logits, _ = self.gpt(idx)  # (B, T, V)
+        return logits[:, -1, :]  # (B, V)

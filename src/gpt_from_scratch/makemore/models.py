@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpt_from_scratch.gpt.model import NextCharacterGPT
 from gpt_from_scratch.makemore.bigram import NeuralBigram
 from gpt_from_scratch.makemore.mlp import MLP
 from gpt_from_scratch.makemore.wavenet import WaveNet
@@ -71,6 +72,20 @@ MODEL_TYPES: dict[str, ModelType] = {
         config={"block_size": 8, "n_embd": 24, "n_hidden": 128},
         training=Training(decay_at=0.75),
         about="a tree fusing two neighbours per layer (van den Oord et al., 2016)",
+    ),
+    "transformer": ModelType(
+        build=NextCharacterGPT,
+        config={"block_size": 16, "n_layer": 4, "n_head": 4, "n_embd": 64, "dropout": 0.0},
+        training=Training(
+            steps=20_000,
+            optimizer="adamw",
+            lr=1e-3,
+            lr_final=1e-4,
+            schedule="cosine",
+            warmup_steps=200,
+            weight_decay=0.01,
+        ),
+        about="the GPT of Part III, reading the window's last position (Vaswani et al., 2017)",
     ),
 }
 

@@ -1,8 +1,8 @@
 """Draw the expression graph behind a `Value` with matplotlib, left (inputs) to right (output).
 
 Each Value is a box showing its label, data and grad; each operation is a small circle between
-its inputs and its output. A computed Value is one column right of its deepest input, and a leaf
-sits just left of its first use. No graphviz needed, and no recursion, so any depth is fine.
+its inputs and its output. Each Value sits one column left of its first use, the output at the
+right. No graphviz needed, and no recursion, so any depth is fine.
 """
 
 import matplotlib.pyplot as plt
@@ -21,10 +21,11 @@ def graph_users(root):
 
 
 def graph_columns(root):
-    """Map each Value under `root` to its column: 1 + the deepest input's for a computed Value.
+    """Map each Value under `root` to its column, with `root` rightmost and inputs to the left.
 
-    A leaf (an input or a weight) sits one column left of the first Value that uses it, so it
-    is drawn next to where it enters the computation.
+    `root` sits at the depth of the graph (the longest path from a leaf), and every other Value
+    one column left of the first Value that uses it, so each Value is drawn next to where it is
+    used and arrows stay short.
 
     >>> from gpt_from_scratch.micrograd.engine import Value
     >>> a = Value(1.0); b = a * 2; c = b + 3
@@ -32,12 +33,12 @@ def graph_columns(root):
     [0, 1, 1, 2]
     """
     users = graph_users(root)
+    depth = {}
+    for node in users:  # in topological order: inputs first, so their depths are known
+        depth[node] = 1 + max((depth[c] for c in node._prev), default=-1)
     column = {}
-    for node in users:  # in topological order: inputs first, so their columns are known
-        column[node] = 1 + max((column[c] for c in node._prev), default=-1)
-    for node in users:
-        if not node._prev and users[node]:
-            column[node] = min(column[u] for u in users[node]) - 1
+    for node in reversed(list(users)):  # users first, so their columns are known
+        column[node] = min((column[u] for u in users[node]), default=depth[root] + 1) - 1
     return column
 
 
@@ -82,8 +83,9 @@ def draw_graph(root, ax=None, width_per_column=2.6, height_per_row=0.8):
         artist = ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox=style)
         return artist.get_bbox_patch()
 
-    def draw_arrow(start, end, start_patch, end_patch):
+    def draw_arrow(start, end, start_patch, end_patch, bend=0.0):
         style = dict(arrow, patchA=start_patch, patchB=end_patch)
+        style["connectionstyle"] = f"arc3,rad={bend}"
         ax.annotate("", xy=end, xytext=start, arrowprops=style)
 
     patch = {node: draw_text(column[node], -row[node], _value_text(node), box) for node in column}
@@ -94,8 +96,10 @@ def draw_graph(root, ax=None, width_per_column=2.6, height_per_row=0.8):
         op_x = x - 0.5  # the operation sits halfway between its inputs' column and its output
         op_patch = draw_text(op_x, y, node._op, circle)
         draw_arrow((op_x, y), (x, y), op_patch, patch[node])
-        for child in node._prev:
-            draw_arrow((column[child], -row[child]), (op_x, y), patch[child], op_patch)
+        for i, child in enumerate(node._prev):
+            # A Value used twice by one operation (a + a) gets two arrows, bent apart.
+            bend = (0.3 if i == 0 else -0.3) if node._prev.count(child) > 1 else 0.0
+            draw_arrow((column[child], -row[child]), (op_x, y), patch[child], op_patch, bend)
     ax.set_xlim(-0.5, n_columns - 0.5)
     ax.set_ylim(-(n_rows / 2), n_rows / 2)
     ax.axis("off")

@@ -11,7 +11,6 @@ BOOK_OUT := _build/html
 comma    := ,
 STAMP    := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: build test serve clean lint data venv pytest book-strict bench

@@ -153,3 +153,18 @@ def test_train_manual_rejects_mismatched_data():
     params = mb.init_params(vocab_size=5, n_hidden=4)
     with pytest.raises(ValueError, match="3 vs 2"):
         mb.train_manual(params, np.zeros((3, 3), dtype=int), np.zeros(2, dtype=int), steps=1)
+
+
+def test_training_by_hand_follows_training_by_autograd_step_for_step():
+    X, Y = batch(n=300, vocab_size=7, seed=5)
+    by_hand = mb.init_params(vocab_size=7, n_embd=3, n_hidden=10, seed=3)
+    by_engine = {name: value.copy() for name, value in by_hand.items()}
+    hand = mb.train_manual(by_hand, X, Y, steps=30, batch_size=16, lr=0.3, seed=1)
+    engine = mb.train_manual(
+        by_engine, X, Y, steps=30, batch_size=16, lr=0.3, seed=1, gradients="autograd"
+    )
+    np.testing.assert_allclose(hand.loss, engine.loss, atol=1e-12)
+    for name in mb.PARAM_NAMES:
+        np.testing.assert_allclose(by_hand[name], by_engine[name], atol=1e-12, err_msg=name)
+    with pytest.raises(ValueError, match="autograd"):
+        mb.train_manual(by_hand, X, Y, steps=1, gradients="torch")

@@ -236,6 +236,13 @@ def engine_forward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, 
     return loss, t
 
 
+def autograd_gradients(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> dict:
+    """The parameters' gradients computed by the engine's autograd (with its fused ops)."""
+    loss, tensors = engine_forward(params, X, Y, fused=True)
+    loss.backward()
+    return {name: tensors[name].grad for name in PARAM_NAMES}
+
+
 @dataclass
 class GradientCheck:
     """How one hand-written gradient compares with autograd's."""
@@ -322,15 +329,20 @@ def train_manual(
     lr: float | Callable[[int], float] = 0.1,
     seed: int = 0,
     progress: bool = False,
+    gradients: str = "manual",
 ) -> ManualRun:
     """Minibatch SGD on ``params`` (updated in place) with the hand-written fused backward only.
 
     No autograd anywhere: :func:`forward` for the loss, :func:`backward_fused` for the
     gradients, ``p -= lr * grad`` for the update, and the running statistics of batch norm kept
-    by :class:`RunningStats` for evaluation with :func:`eval_logits`.
+    by :class:`RunningStats` for evaluation with :func:`eval_logits`. For comparison,
+    ``gradients="autograd"`` takes the gradients from the engine instead (the same run
+    otherwise, batch for batch).
     """
     if len(X) != len(Y) or len(Y) < 2:
         raise ValueError(f"need as many contexts as targets, at least two: {len(X)} vs {len(Y)}")
+    if gradients not in ("manual", "autograd"):
+        raise ValueError(f"gradients must be 'manual' or 'autograd', got {gradients!r}")
     schedule = lr if callable(lr) else (lambda step: lr)
     gen = np.random.default_rng(seed)
     run = ManualRun(stats=RunningStats.start(params["b1"].shape[0]))
@@ -338,7 +350,10 @@ def train_manual(
         ix = gen.integers(0, len(Y), size=batch_size)
         Xb, Yb = X[ix], Y[ix]  # (B, T), (B,)
         loss, cache = forward(params, Xb, Yb)
-        grads = backward_fused(params, cache, Xb, Yb)
+        if gradients == "manual":
+            grads = backward_fused(params, cache, Xb, Yb)
+        else:
+            grads = autograd_gradients(params, Xb, Yb)
         rate = schedule(step)
         for name in PARAM_NAMES:
             params[name] -= rate * grads[name]

@@ -76,6 +76,9 @@ def test_relu_passes_gradcheck_away_from_the_kink():
         ((2, 1, 3, 4), (5, 4, 2)),
         ((4,), (4, 5)),
         ((3, 4), (4,)),
+        ((4,), (2, 4, 3)),
+        ((2, 3, 4), (4,)),
+        ((4,), (4,)),
     ],
 )
 def test_matmul_with_batch_dimensions_passes_gradcheck(shape_a, shape_b):
@@ -336,3 +339,44 @@ def test_both_embedding_backward_paths_accumulate_repeats(monkeypatch, limit):
     monkeypatch.setattr("gpt_from_scratch.tensor.engine.ONE_HOT_LIMIT", limit)
     ids = np.array([[0, 2, 2], [4, 0, -1]])  # -1 is the last row, as in numpy
     assert gradcheck(lambda table: table[ids], [rand(5, 3)])
+
+
+def test_sigmoid_and_softmax_are_stable_at_extremes():
+    x = Tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
+    y = x.sigmoid()
+    assert y.tolist() == [0.0, 0.5, 1.0]
+    scores = Tensor([[0.0, 1000.0, -np.inf]], requires_grad=True)
+    probs = scores.softmax(axis=-1)
+    assert probs.tolist() == [[0.0, 1.0, 0.0]]
+    (y.sum() + (probs * Tensor([[1.0, 2.0, 3.0]])).sum()).backward()
+    assert np.all(np.isfinite(x.grad)) and np.all(np.isfinite(scores.grad))
+
+
+def test_causal_mask_with_masked_fill_and_softmax():
+    scores = Tensor(np.zeros((3, 3)), requires_grad=True)
+    future = np.triu(np.ones((3, 3), dtype=bool), k=1)
+    weights = scores.masked_fill(future, -np.inf).softmax(axis=-1)
+    np.testing.assert_allclose(weights.data[2], [1 / 3, 1 / 3, 1 / 3], rtol=1e-6)
+    assert weights.data[0].tolist() == [1.0, 0.0, 0.0]
+    (weights * Tensor(np.arange(9.0).reshape(3, 3))).sum().backward()
+    assert np.all(scores.grad[future] == 0)
+
+
+def test_cat_stack_and_masked_fill_errors_name_the_shapes():
+    a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"\(2, 3\), \(3, 2\)"):
+        cat([a, b], axis=0)
+    with pytest.raises(ValueError, match=r"\(2, 3\), \(3, 2\)"):
+        stack([a, b])
+    with pytest.raises(ValueError, match=r"mask of shape \(4,\).*\(2, 3\)"):
+        a.masked_fill(np.ones(4, dtype=bool), 0.0)
+    with pytest.raises(ValueError, match=r"mask of shape \(5, 1, 3\).*\(2, 3\)"):
+        a.masked_fill(np.ones((5, 1, 3), dtype=bool), 0.0)
+
+
+def test_matmul_of_vectors_and_errors():
+    v = Tensor([1.0, 2.0], requires_grad=True)
+    (v @ v).backward()
+    assert v.grad.tolist() == [2.0, 4.0]
+    with pytest.raises(ValueError, match="at least 1-D"):
+        Tensor(1.0) @ v

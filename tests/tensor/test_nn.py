@@ -279,3 +279,61 @@ def test_clip_grad_norm_matches_pytorch(torch):
     assert norm == pytest.approx(t_norm.item())
     for o, t in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(o.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_dropout_passes_gradcheck_with_a_fixed_mask():
+    def dropped(x):
+        manual_seed(3)  # the same mask at every evaluation
+        return F.dropout(x, 0.4)
+
+    assert gradcheck(dropped, [rand(4, 5)])
+
+
+def test_fused_ops_build_no_graph_under_no_grad():
+    from gpt_from_scratch.tensor import no_grad
+
+    norm = nn.LayerNorm(3)
+    x = Tensor(rand(2, 3), requires_grad=True)
+    with no_grad():
+        outputs = [norm(x), F.cross_entropy(x, [0, 2]), F.dropout(x, 0.5), x.gelu()]
+    assert all(not y.requires_grad and y._parents == () for y in outputs)
+
+
+def test_modules_keep_float32():
+    manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LayerNorm(4), nn.Tanh())
+    x = Tensor(rand(5, 3), requires_grad=True)
+    loss = F.cross_entropy(model(x), [0, 1, 2, 3, 0])
+    loss.backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())
+
+
+def test_batchnorm_rejects_bad_input_and_a_batch_of_one():
+    bn = nn.BatchNorm1d(4)
+    with pytest.raises(ValueError, match=r"\(N, C\) or \(N, L, C\).*\(4,\)"):
+        bn(Tensor(np.ones(4)))
+    with pytest.raises(ValueError, match=r"weight has shape \(4,\)"):
+        bn(Tensor(np.ones((3, 5))))
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        bn(Tensor(np.ones((1, 4))))
+    assert bn.running_mean.data.tolist() == [0.0] * 4
+
+
+def test_optimizer_rejects_bad_parameter_groups():
+    w = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.AdamW([], lr=0.1)
+    with pytest.raises(ValueError, match=r"unknown options \['betas'\]"):
+        optim.AdamW([{"params": [w], "betas": (0.9, 0.9)}], lr=0.1)
+    with pytest.raises(ValueError, match="does not require grad"):
+        optim.SGD([Tensor(np.ones(2))], lr=0.1)
+
+
+def test_setting_lr_changes_the_step():
+    w = Tensor([1.0], requires_grad=True)
+    sgd = optim.SGD([w], lr=0.1)
+    w.grad = np.array([1.0], dtype=np.float32)
+    sgd.lr = 0.5
+    sgd.step()
+    assert w.data.tolist() == [0.5]

@@ -373,10 +373,12 @@ class Tensor:
             raise ValueError(
                 f"@: matmul needs at least 1-D operands, got shapes {self.shape} and {other.shape}"
             )
+        if other.ndim == 1:  # a vector on the right is a (K, 1) column, removed afterwards
+            out = self @ other.reshape(-1, 1)  # (..., 1)
+            return out.reshape(out.shape[:-1])
         if self.ndim == 1:  # a vector on the left is a (1, K) row, removed afterwards
-            return (self.reshape(1, -1) @ other).reshape(*other.shape[:-2], other.shape[-1])
-        if other.ndim == 1:  # a vector on the right is a (K, 1) column
-            return (self @ other.reshape(-1, 1)).reshape(*self.shape[:-1])
+            out = self.reshape(1, -1) @ other  # (..., 1, N)
+            return out.reshape(out.shape[:-2] + out.shape[-1:])
         if self.shape[-1] != other.shape[-2]:
             raise ValueError(
                 f"@: shapes {self.shape} and {other.shape} do not fit: the last dimension of the "

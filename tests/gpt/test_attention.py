@@ -11,6 +11,7 @@ from gpt_from_scratch.tensor.attention import (
     cached_self_attention,
     causal_mask,
     causal_self_attention,
+    linear_gelu,
     scaled_dot_product_attention,
 )
 
@@ -140,3 +141,22 @@ def test_bad_shapes_are_clear_errors(shapes, message):
 def test_packed_bad_shape():
     with pytest.raises(ValueError, match="divisible by n_head=4"):
         causal_self_attention(Tensor(np.zeros((1, 3, 18))), n_head=4)
+
+
+def test_linear_gelu_equals_the_engine_chain():
+    rng = np.random.default_rng(8)
+    x, w, b = (
+        Tensor(rng.standard_normal(s), requires_grad=True, dtype=np.float64)
+        for s in ((2, 3, 4), (4, 5), (5,))
+    )
+    grad = rng.standard_normal((2, 3, 5))
+    fused = linear_gelu(x, w, b)
+    fused.backward(grad)
+    fused_grads = [t.grad for t in (x, w, b)]
+    x2, w2, b2 = (Tensor(t.data, requires_grad=True, dtype=np.float64) for t in (x, w, b))
+    chain = (x2 @ w2 + b2).gelu()
+    chain.backward(grad)
+    np.testing.assert_allclose(fused.data, chain.data, atol=1e-12)
+    for ours, theirs in zip(fused_grads, (x2.grad, w2.grad, b2.grad), strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-12)
+    gradcheck(lambda a, c, d: linear_gelu(a, c, d).sum(), [x, w, b])

@@ -21,7 +21,11 @@ import numpy as np
 from gpt_from_scratch.gpt.config import GPTConfig
 from gpt_from_scratch.tensor import Tensor, nn, optim, rng
 from gpt_from_scratch.tensor import functional as F
-from gpt_from_scratch.tensor.attention import cached_self_attention, causal_self_attention
+from gpt_from_scratch.tensor.attention import (
+    cached_self_attention,
+    causal_self_attention,
+    linear_gelu,
+)
 
 
 class CausalSelfAttention(nn.Module):
@@ -55,7 +59,7 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.c_fc(x).gelu()  # (B, T, 4C)
+        h = linear_gelu(x, self.c_fc.weight, self.c_fc.bias)  # (B, T, 4C), fused c_fc + GELU
         return self.dropout(self.c_proj(h))  # (B, T, C)
 
 

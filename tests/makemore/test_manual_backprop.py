@@ -153,6 +153,8 @@ def test_train_manual_rejects_mismatched_data():
     params = mb.init_params(vocab_size=5, n_hidden=4)
     with pytest.raises(ValueError, match="3 vs 2"):
         mb.train_manual(params, np.zeros((3, 3), dtype=int), np.zeros(2, dtype=int), steps=1)
+    with pytest.raises(ValueError, match="two examples per batch"):
+        mb.train_manual(params, *batch(n=8, vocab_size=5), steps=1, batch_size=1)
 
 
 def test_training_by_hand_follows_training_by_autograd_step_for_step():

@@ -341,6 +341,8 @@ def train_manual(
     """
     if len(X) != len(Y) or len(Y) < 2:
         raise ValueError(f"need as many contexts as targets, at least two: {len(X)} vs {len(Y)}")
+    if batch_size < 2:
+        raise ValueError(f"batch norm needs at least two examples per batch, got {batch_size}")
     if gradients not in ("manual", "autograd"):
         raise ValueError(f"gradients must be 'manual' or 'autograd', got {gradients!r}")
     schedule = lr if callable(lr) else (lambda step: lr)

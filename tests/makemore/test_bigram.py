@@ -70,8 +70,12 @@ def test_names_nll_is_the_published_one():
     assert round(mean_nll(bigram_probs(counts, smoothing=1), X, Y), 4) == 2.4546
 
 
-def test_one_hot_rows():
+def test_one_hot_rows_times_w_are_the_logits():
     assert one_hot(np.array([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+    manual_seed(0)
+    model = NeuralBigram(4)
+    x = np.array([[3], [0], [3]])
+    np.testing.assert_array_equal(model(x).data, one_hot(x[:, 0], 4) @ model.W.data)
 
 
 def test_neural_bigram_reaches_the_count_model_loss():

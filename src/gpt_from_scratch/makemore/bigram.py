@@ -78,7 +78,9 @@ def one_hot(ids: np.ndarray, size: int) -> np.ndarray:
 class NeuralBigram(nn.Module):
     """One linear layer without bias on the one-hot current character: logits = onehot(x) @ W.
 
-    ``exp(W)`` plays the part of the count table: row i of ``softmax(W)`` is P(next | i).
+    Multiplying a one-hot row by ``W`` picks a row of ``W``, so the layer is computed as that
+    lookup, without the multiplications by zero. ``exp(W)`` plays the part of the count table:
+    row i of ``softmax(W)`` is P(next | i).
     """
 
     block_size = 1
@@ -89,8 +91,7 @@ class NeuralBigram(nn.Module):
         self.W = Tensor(rng().standard_normal((vocab_size, vocab_size)), requires_grad=True)
 
     def forward(self, x: np.ndarray) -> Tensor:
-        xenc = Tensor(one_hot(np.asarray(x)[:, -1], self.vocab_size))  # (B, V)
-        return xenc @ self.W  # (B, V) logits: the row of W of each current character
+        return self.W[np.asarray(x)[:, -1]]  # (B, V) logits, = one_hot(x[:, -1]) @ W
 
     def probs(self) -> np.ndarray:
         """The learned table, softmax of each row of ``W``: comparable to :func:`bigram_probs`."""

@@ -51,3 +51,12 @@ def test_a_deep_chain_draws_without_recursion():
     for _ in range(3000):
         y = y + 1.0
     assert graph_columns(y)[y] == 3000
+
+
+def test_an_arrow_that_skips_columns_gets_a_waypoint_in_each():
+    a = Value(0.5)
+    c = (a * 2).exp() + a  # a feeds the * in column 1 and the + in column 3
+    column = graph_columns(c)
+    row = graph_rows(c, column)
+    assert (column[a], column[c]) == (0, 3)
+    assert (a, c, 1) in row and (a, c, 2) in row

@@ -43,21 +43,36 @@ def graph_columns(root):
 
 
 def graph_rows(root, column):
-    """Place the Values of each column on rows, each near the mean row of its users.
+    """Place the entries of each column on rows, each near the mean row of what it feeds.
 
-    Columns are filled from the output leftwards; ordering a column by its users' mean row
-    (the "barycenter" rule) keeps most arrows short and uncrossed. Returns Value -> row.
+    An arrow that skips columns gets a waypoint `(input, user, column)` in each column it
+    crosses, which takes a row like a Value, so long arrows run between the boxes instead of
+    through them. Columns are filled from the output leftwards, each ordered by the mean row of
+    what its entries feed in the next column (the "barycenter" rule), which keeps most arrows
+    short and uncrossed. Returns a dict from every Value and waypoint to its row.
     """
     users = graph_users(root)
-    by_column = {}
+    feeds = {}  # Value or waypoint -> the entries it connects to in the next column
     for node in reversed(list(users)):
-        by_column.setdefault(column[node], []).append(node)
+        feeds.setdefault(node, [])
+        for user in dict.fromkeys(users[node]):  # a + a: one user, listed twice
+            previous = node
+            for col in range(column[node] + 1, column[user]):
+                waypoint = (node, user, col)
+                feeds[previous].append(waypoint)
+                feeds[waypoint] = []
+                previous = waypoint
+            feeds[previous].append(user)
+    by_column = {}
+    for entry in feeds:
+        col = entry[2] if isinstance(entry, tuple) else column[entry]
+        by_column.setdefault(col, []).append(entry)
     row = {}
     for col in sorted(by_column, reverse=True):
-        nodes = by_column[col]
-        nodes.sort(key=lambda v: sum(row[u] for u in users[v]) / max(1, len(users[v])))
-        for i, node in enumerate(nodes):
-            row[node] = i - (len(nodes) - 1) / 2
+        entries = by_column[col]
+        entries.sort(key=lambda e: sum(row[f] for f in feeds[e]) / max(1, len(feeds[e])))
+        for i, entry in enumerate(entries):
+            row[entry] = i - (len(entries) - 1) / 2
     return row
 
 
@@ -71,7 +86,8 @@ def draw_graph(root, ax=None, width_per_column=2.6, height_per_row=0.8):
     column = graph_columns(root)
     row = graph_rows(root, column)
     n_columns = max(column.values()) + 1
-    n_rows = max(sum(1 for c in column.values() if c == col) for col in range(n_columns))
+    entry_columns = [e[2] if isinstance(e, tuple) else column[e] for e in row]
+    n_rows = max(entry_columns.count(col) for col in range(n_columns))
     if ax is None:
         size = (width_per_column * n_columns, max(2.0, height_per_row * n_rows + 0.6))
         _, ax = plt.subplots(figsize=size)
@@ -83,9 +99,11 @@ def draw_graph(root, ax=None, width_per_column=2.6, height_per_row=0.8):
         artist = ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox=style)
         return artist.get_bbox_patch()
 
-    def draw_arrow(start, end, start_patch, end_patch, bend=0.0):
+    def draw_arrow(start, end, start_patch, end_patch, bend=0.0, head=True):
         style = dict(arrow, patchA=start_patch, patchB=end_patch)
         style["connectionstyle"] = f"arc3,rad={bend}"
+        if not head:  # a segment that stops at a waypoint
+            style.update(arrowstyle="-", shrinkB=0)
         ax.annotate("", xy=end, xytext=start, arrowprops=style)
 
     patch = {node: draw_text(column[node], -row[node], _value_text(node), box) for node in column}
@@ -99,7 +117,19 @@ def draw_graph(root, ax=None, width_per_column=2.6, height_per_row=0.8):
         for i, child in enumerate(node._prev):
             # A Value used twice by one operation (a + a) gets two arrows, bent apart.
             bend = (0.3 if i == 0 else -0.3) if node._prev.count(child) > 1 else 0.0
-            draw_arrow((column[child], -row[child]), (op_x, y), patch[child], op_patch, bend)
+            waypoints = [(c, -row[(child, node, c)]) for c in range(column[child] + 1, x)]
+            points = [(column[child], -row[child])] + waypoints + [(op_x, y)]
+            for k in range(len(points) - 1):
+                last = k == len(points) - 2
+                start_patch = patch[child] if k == 0 else None
+                draw_arrow(
+                    points[k],
+                    points[k + 1],
+                    start_patch,
+                    op_patch if last else None,
+                    bend,
+                    head=last,
+                )
     ax.set_xlim(-0.5, n_columns - 0.5)
     ax.set_ylim(-(n_rows / 2), n_rows / 2)
     ax.axis("off")

@@ -380,3 +380,10 @@ def test_matmul_of_vectors_and_errors():
     assert v.grad.tolist() == [2.0, 4.0]
     with pytest.raises(ValueError, match="at least 1-D"):
         Tensor(1.0) @ v
+
+
+def test_a_tensor_built_from_a_tensor_keeps_its_dtype_and_shares_no_graph():
+    x = Tensor([1.5], requires_grad=True, dtype=np.float64)
+    y = Tensor(x)
+    assert y.dtype == np.float64 and not y.requires_grad
+    assert float(y) == 1.5

@@ -129,8 +129,8 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        if isinstance(data, Tensor):
-            data = data.data
+        if isinstance(data, Tensor):  # a copy of a tensor keeps its dtype unless told otherwise
+            data, dtype = data.data, dtype or data.data.dtype
         array = _as_array(data, dtype)
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(
@@ -194,6 +194,9 @@ class Tensor:
 
     def item(self):
         return self.data.item()
+
+    def __float__(self):
+        return float(self.data.item())
 
     def numpy(self):
         return self.data

@@ -151,6 +151,7 @@ def relu_polynomial(x):
     return w + w * u + (x - 5) ** 2
 
 
+@pytest.mark.oracle
 def test_relu_polynomial_against_pytorch(torch):
     for start in (-2.5, 0.4, 1.5):
         x = Value(start)
@@ -171,6 +172,7 @@ def rational_expression(a, b):
     return r * r + r * a
 
 
+@pytest.mark.oracle
 def test_rational_expression_against_pytorch(torch):
     a, b = Value(-1.2), Value(0.7)
     out = rational_expression(a, b)
@@ -184,6 +186,7 @@ def test_rational_expression_against_pytorch(torch):
     assert b.grad == pytest.approx(bt.grad.item(), rel=1e-12)
 
 
+@pytest.mark.oracle
 def test_transcendental_ops_against_pytorch(torch):
     x, w = Value(0.3), Value(-1.7)
     y = (x * w).tanh() + (x + 2).log() * w.exp() - (w * x).sigmoid() / (1 + x**2)

@@ -71,6 +71,7 @@ def test_mlp_gradients_match_finite_differences():
         assert p.grad == pytest.approx(numeric, rel=1e-5, abs=1e-8)
 
 
+@pytest.mark.oracle
 def test_mlp_forward_and_grads_against_pytorch(torch):
     model = MLP(3, [4, 1], activation="relu", rng=random.Random(2))
     x = [0.5, -1.5, 2.0]

@@ -200,3 +200,20 @@ def test_transcendental_ops_against_pytorch(torch):
     assert y.data == pytest.approx(yt.item(), rel=1e-12)
     assert x.grad == pytest.approx(xt.grad.item(), rel=1e-12)
     assert w.grad == pytest.approx(wt.grad.item(), rel=1e-12)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", list(UNARY_OPS) + list(FUNCTIONS))
+def test_every_op_against_pytorch(torch, name):
+    """The same expression on a Value and on a torch tensor: same output, same gradient."""
+    if name in UNARY_OPS:
+        f, x = UNARY_OPS[name]
+        points = [x]
+    else:
+        f, _, points = FUNCTIONS[name]
+    for x in points:
+        value, grad = grad_of(f, x)
+        xt = torch.tensor(x, requires_grad=True)
+        f(xt).backward()
+        assert value == pytest.approx(f(torch.tensor(x)).item(), rel=1e-12)
+        assert grad == pytest.approx(xt.grad.item(), rel=1e-12, abs=1e-15)

@@ -87,6 +87,7 @@ def test_batchnorm_backward_is_the_engines():
     np.testing.assert_allclose(dx, tx.grad, atol=1e-12)
 
 
+@pytest.mark.oracle
 def test_hand_written_gradients_match_torch(torch, setup):
     params, X, Y, _, cache = setup
     manual = mb.backward(params, cache, X, Y)

@@ -387,3 +387,13 @@ def test_a_tensor_built_from_a_tensor_keeps_its_dtype_and_shares_no_graph():
     y = Tensor(x)
     assert y.dtype == np.float64 and not y.requires_grad
     assert float(y) == 1.5
+
+
+def test_backward_twice_through_the_same_graph_adds_the_same_gradient_twice():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    hidden = x * x  # an intermediate tensor whose grad must not carry over
+    loss = (hidden * 3.0).sum()
+    loss.backward()
+    loss.backward()
+    assert x.grad.tolist() == [12.0, 24.0]  # 2 * (6x)
+    assert hidden.grad.tolist() == [3.0, 3.0]

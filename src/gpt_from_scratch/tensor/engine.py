@@ -253,6 +253,9 @@ class Tensor:
                     f"{self.data.shape}"
                 )
         order = topological_order(self)
+        for node in order:
+            if node._parents:  # computed tensors start from zero; only leaves accumulate
+                node.grad = None
         self._accumulate(seed)
         for node in reversed(order):
             if node._backward is not None and node.grad is not None:

@@ -146,3 +146,10 @@ def test_draw_and_temperature():
     assert next_char_probs(logits, temperature=1.0) == pytest.approx(np.array([[0.2, 0.8]]))
     cooled = next_char_probs(logits, temperature=0.5)[0]  # sharper: 0.2^2 : 0.8^2
     assert cooled == pytest.approx([0.04 / 0.68, 0.64 / 0.68])
+
+
+def test_train_shows_a_progress_bar_on_request(capsys):
+    model, X, Y = mlp_and_data()
+    train(model, X, Y, steps=100, batch_size=8, lr=0.1, progress=True)
+    err = capsys.readouterr().err
+    assert "training" in err and "100/100" in err and "loss=" in err

@@ -6,10 +6,11 @@ Models, the same in both engines (float32, PyTorch's thread count left at its de
 3. A small GPT: token + position embeddings, one Transformer block (LayerNorm, 4-head causal
    self-attention written with plain ops, GELU MLP, residuals), final LayerNorm, a head, and
    cross-entropy; batch 12, context 64, width 128, vocabulary 65.
-Prints the median step time of each (after warm-up) and the ratio ours / torch, both in
-wall-clock time and in process CPU time (all threads). Target: ratio <= 1.3 on every model.
+The two engines take turns step by step, so both see the same machine load. Prints the median
+step time of each (after warm-up) and the ratio ours / torch, both in wall-clock time and in
+process CPU time (all threads). Target: ratio <= 1.3 on every model.
 
-Run: python benchmarks/tensor_step.py [--repeats 200] [--torch-threads N]
+Run: python benchmarks/tensor_step.py [--repeats 100] [--torch-threads N]
 """
 
 import argparse
@@ -179,26 +180,37 @@ def torch_step(torch, model, optimizer, ids, targets):
 # ----- timing -----
 
 
-def median_seconds(step, repeats, warmup=10):
-    """Median wall-clock and median process CPU time of one `step()`, after `warmup` calls.
+def timed(step):
+    """Wall-clock and process CPU seconds of one call of `step()`."""
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    step()
+    return time.perf_counter() - start_wall, time.process_time() - start_cpu
 
-    CPU time counts every thread of the process, so it shows the work done; wall-clock time is
-    what a user waits, and on a busy machine it also includes time spent waiting for a core.
+
+def median_times(steps, repeats, warmup=10):
+    """For each step function: median wall-clock and median CPU seconds of one call.
+
+    The steps take turns (ours, torch, ours, torch, ...), so on a shared machine both see the
+    same load at the same moments and their ratio stays meaningful even when the times drift.
+    CPU time counts every thread of the process: the work done. Wall-clock time is what a user
+    waits, including any wait for a free core.
     """
     for _ in range(warmup):
-        step()
-    wall, cpu = [], []
+        for step in steps:
+            step()
+    samples = [[] for _ in steps]
     for _ in range(repeats):
-        start_wall, start_cpu = time.perf_counter(), time.process_time()
-        step()
-        wall.append(time.perf_counter() - start_wall)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+        for step, sample in zip(steps, samples, strict=True):
+            sample.append(timed(step))
+    return [
+        (statistics.median(w for w, _ in sample), statistics.median(c for _, c in sample))
+        for sample in samples
+    ]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200, help="timed steps per model")
+    parser.add_argument("--repeats", type=int, default=100, help="timed steps per model")
     parser.add_argument(
         "--torch-threads", type=int, default=None, help="torch.set_num_threads (default: untouched)"
     )
@@ -230,23 +242,24 @@ def main():
             "gpt": TorchGPT,
         }
         print(f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads")
-    print(f"{'model':40s} {'ours ms':>9s} {'torch ms':>9s} {'ratio':>6s}   (wall | cpu)")
+    print(f"{'model':40s} {'clock':>5s} {'ours ms':>9s} {'torch ms':>9s} {'ours/torch':>10s}")
     for title, build, (ids, targets), key in cases:
         model = build()
         opt = optim.AdamW(model.parameters(), lr=1e-3)
-        ours = median_seconds(functools.partial(our_step, model, opt, ids, targets), args.repeats)
-        for clock, seconds in zip(("wall", "cpu"), ours, strict=True):
-            line = f"{title:40s} {seconds * 1e3:9.3f}"
+        steps = [functools.partial(our_step, model, opt, ids, targets)]
+        if torch is not None:
+            tmodel = torch_builders[key]()
+            topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-3)
+            tids, ttargets = torch.from_numpy(ids), torch.from_numpy(targets)
+            steps.append(functools.partial(torch_step, torch, tmodel, topt, tids, ttargets))
+        results = median_times(steps, args.repeats)
+        for k, clock in enumerate(("wall", "cpu")):
+            ours = results[0][k]
+            line = f"{title:40s} {clock:>5s} {ours * 1e3:9.3f}"
             if torch is not None:
-                if clock == "wall":
-                    tmodel = torch_builders[key]()
-                    topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-3)
-                    tids, ttargets = torch.from_numpy(ids), torch.from_numpy(targets)
-                    step = functools.partial(torch_step, torch, tmodel, topt, tids, ttargets)
-                    theirs = median_seconds(step, args.repeats)
-                their_seconds = theirs[0 if clock == "wall" else 1]
-                line += f" {their_seconds * 1e3:9.3f} {seconds / their_seconds:6.2f}"
-            print(f"{line}   {clock}", flush=True)
+                theirs = results[1][k]
+                line += f" {theirs * 1e3:9.3f} {ours / theirs:10.2f}"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def _as_array(data, dtype):
     array = np.asarray(data)
     if dtype is not None:
         return array.astype(dtype, copy=False)
-    if array.dtype.kind == "f" or array.dtype.kind == "c":
+    if array.dtype.kind == "f":
         return array.astype(DEFAULT_DTYPE, copy=False)
     return array
 

@@ -257,3 +257,10 @@ def test_a_run_killed_while_saving_leaves_the_previous_checkpoint(
     assert snapshot(out) == before  # no half-written file, not even a temporary one
     assert run("-o", out, "--resume", "--steps", 20, "--quiet") == 0
     assert load_checkpoint(out / "last")[1]["step"] == 20
+
+
+def test_help_lists_every_model_type(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in MODEL_TYPES)

@@ -68,9 +68,12 @@ class UsageError(ValueError):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    types = "\n".join(f"  {name:12} {entry.about}" for name, entry in MODEL_TYPES.items())
     p = argparse.ArgumentParser(
         prog="python -m gpt_from_scratch.makemore",
         description="Train a character-level model on a file of words (one a line), make more.",
+        epilog=f"model types:\n{types}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--input",

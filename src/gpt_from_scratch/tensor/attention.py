@@ -197,7 +197,7 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
 
     >>> x = Tensor(np.zeros((2, 3)))
     >>> w, b = Tensor(np.ones((3, 4))), Tensor(np.ones(4))
-    >>> linear_gelu(x, w, b).data.round(4).tolist()[0]  # GELU(1) = 0.8412
+    >>> [round(float(v), 4) for v in linear_gelu(x, w, b).data[0]]  # GELU(1) = 0.8412
     [0.8412, 0.8412, 0.8412, 0.8412]
     """
     rows = x.data.reshape(-1, x.shape[-1])  # (N, C_in)

@@ -85,3 +85,12 @@ def test_command_line_reports_errors(capsys):
 def test_every_published_data_set_has_a_sha256():
     for ds in data.DATASETS.values():
         assert len(ds.sha256) == 64 and ds.url.startswith("https://")
+
+
+def test_file_or_dataset_prefers_an_existing_file(tiny_dataset, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert data.file_or_dataset("tiny") == tmp_path / "cache" / "tiny.txt"
+    (tmp_path / "tiny").write_text("a file of that name\n")
+    assert data.file_or_dataset("tiny").resolve() == tmp_path / "tiny"
+    with pytest.raises(FileNotFoundError, match="nope.txt: no such file .*names"):
+        data.file_or_dataset("nope.txt")

@@ -147,6 +147,20 @@ def path(name: str) -> Path:
         ) from err
 
 
+def file_or_dataset(text: str) -> Path:
+    """An existing file's path, else the local file of the data set named ``text``.
+
+    ``names`` means the file ``./names`` if there is one, else the names data set.
+    """
+    candidate = Path(text)
+    if candidate.is_file():
+        return candidate
+    if text in DATASETS:
+        return path(text)
+    known = ", ".join(DATASETS)
+    raise FileNotFoundError(f"{text}: no such file (nor a data set name: {known})")
+
+
 def read_text(name: str) -> str:
     """The text of data set ``name`` (UTF-8)."""
     return path(name).read_text(encoding="utf-8")

@@ -1,6 +1,6 @@
 """The command line: ``python -m gpt_from_scratch.gpt train|sample``.
 
-python -m gpt_from_scratch.gpt train --input input.txt --out runs/gpt
+python -m gpt_from_scratch.gpt train --input tinyshakespeare --out runs/gpt
 python -m gpt_from_scratch.gpt sample --out runs/gpt --prompt "ROMEO:" --length 500
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from gpt_from_scratch import data
 from gpt_from_scratch.checkpoint import CheckpointError
 from gpt_from_scratch.gpt.config import GPTConfig
 from gpt_from_scratch.gpt.data import CharVocab, encode_text, train_val_split
@@ -20,10 +20,12 @@ from gpt_from_scratch.tensor import manual_seed
 
 
 def read_input(path: str) -> str:
-    """The text of a UTF-8 file, with a clear error for a missing, binary or empty one."""
-    file = Path(path)
-    if not file.is_file():
-        raise ValueError(f"{path}: no such file")
+    """The text of a UTF-8 file (or of a data set named by the data module), with a clear error
+    for a missing, binary or empty one."""
+    try:
+        file = data.file_or_dataset(path)
+    except FileNotFoundError as err:
+        raise ValueError(str(err)) from None
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
@@ -93,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train on a UTF-8 text file")
-    tr.add_argument("--input", required=True, help="a UTF-8 text file (e.g. Tiny Shakespeare)")
+    tr.add_argument(
+        "--input", required=True, help="a UTF-8 text file, or a data set name (tinyshakespeare)"
+    )
     tr.add_argument("--out", required=True, help="checkpoint folder (the best model is kept)")
     tr.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     defaults, train_defaults = GPTConfig(), TrainConfig()

@@ -220,17 +220,11 @@ def restore_model(folder: Path, expected_type: str | None):
 
 
 def resolve_input(text: str) -> Path:
-    """A path to a file, or the name of a data set that :mod:`gpt_from_scratch.data` knows.
-
-    ``names`` means the file ``names`` if there is one, else the names data set.
-    """
-    path = Path(text)
-    if not path.exists() and text in data.DATASETS:
-        return data.path(text)
-    if not path.is_file():
-        known = ", ".join(data.DATASETS)
-        raise UsageError(f"--input {text}: no such file (nor a data set name: {known})")
-    return path
+    """A path to a file, or the name of a data set that :mod:`gpt_from_scratch.data` knows."""
+    try:
+        return data.file_or_dataset(text)
+    except FileNotFoundError as err:
+        raise UsageError(f"--input {err}") from None
 
 
 def file_sha256(path: Path) -> str:

@@ -35,7 +35,7 @@ def test_encode_decode_round_trip():
 
 def test_encode_rejects_unknown_characters():
     vocab = Vocabulary.from_words(WORDS)
-    with pytest.raises(ValueError, match="'z' of 'zoe' is not in the vocabulary"):
+    with pytest.raises(ValueError, match="'z' .first at position 0 of 'zoe'"):
         vocab.encode("zoe")
 
 

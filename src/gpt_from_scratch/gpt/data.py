@@ -1,6 +1,7 @@
 """Text in, batches of context windows out: the data pipeline of the character-level GPT.
 
-A text becomes a vocabulary of its characters, then one long array of character ids, split
+A text becomes a vocabulary of its characters (makemore's :class:`CharVocab`, without the
+word boundary: a text is one long sequence), then one long array of character ids, split
 90/10 into a training part and a validation part. A batch is ``batch_size`` windows of
 ``block_size`` ids cut at random places, with the same windows shifted by one as targets: every
 position of a window is a training example (predict the next character from the ones before).
@@ -14,69 +15,11 @@ position of a window is a training example (predict the next character from the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import numpy as np
 
+from gpt_from_scratch.makemore.data import CharVocab
 
-class CharVocab:
-    """The characters of a text, sorted and numbered from 0.
-
-    >>> vocab = CharVocab(["a", "b", "c"])
-    >>> vocab.encode("cab"), vocab.decode([1, 0])
-    ([2, 0, 1], 'ba')
-    """
-
-    def __init__(self, itos: Sequence[str]):
-        itos = list(itos)
-        if not itos:
-            raise ValueError("a vocabulary needs at least one character")
-        bad = [ch for ch in itos if not isinstance(ch, str) or len(ch) != 1]
-        if bad:
-            raise ValueError(f"vocabulary entries must be single characters, got {bad[:5]}")
-        if len(set(itos)) != len(itos):
-            raise ValueError("vocabulary has repeated characters")
-        self.itos: list[str] = itos
-        self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(itos)}
-
-    @classmethod
-    def from_text(cls, text: str) -> CharVocab:
-        """Every distinct character of ``text``, sorted (65 for Tiny Shakespeare)."""
-        if not text:
-            raise ValueError("cannot build a vocabulary from an empty text")
-        return cls(sorted(set(text)))
-
-    @property
-    def size(self) -> int:
-        return len(self.itos)
-
-    def encode(self, text: str) -> list[int]:
-        """Ids of the characters of ``text``; an unknown character is a ``ValueError`` naming it."""
-        unknown = sorted(set(text) - self.stoi.keys())
-        if unknown:
-            where = text.index(unknown[0])
-            raise ValueError(
-                f"{len(unknown)} character(s) not in the model's vocabulary: "
-                f"{''.join(unknown)!r} (first at position {where} of the text); "
-                f"the vocabulary is {''.join(self.itos)!r}"
-            )
-        return [self.stoi[ch] for ch in text]
-
-    def decode(self, ids: Iterable[int]) -> str:
-        return "".join(self.itos[int(i)] for i in ids)
-
-    def to_json(self) -> dict:
-        """A JSON-able description for checkpoints: ``{"itos": ["a", "b", ...]}``."""
-        return {"itos": list(self.itos)}
-
-    @classmethod
-    def from_json(cls, obj: dict) -> CharVocab:
-        if not isinstance(obj, dict) or "itos" not in obj:
-            raise ValueError(f'a vocabulary in JSON is {{"itos": [...]}}, got {obj!r:.80}')
-        return cls(obj["itos"])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CharVocab) and self.itos == other.itos
+__all__ = ["CharVocab", "encode_text", "get_batch", "train_val_split"]
 
 
 def encode_text(text: str, vocab: CharVocab) -> np.ndarray:

@@ -22,8 +22,70 @@ import numpy as np
 BOUNDARY = "."
 
 
-class Vocabulary:
-    """The characters a model knows, numbered: the boundary ``.`` is id 0, the rest follow sorted.
+class CharVocab:
+    """Characters numbered from 0 in a fixed order: the vocabulary of a character-level model.
+
+    >>> vocab = CharVocab.from_text("hello")
+    >>> vocab.itos, vocab.encode("hole"), vocab.decode([1, 0, 2, 2, 3])
+    (['e', 'h', 'l', 'o'], [1, 3, 2, 0], 'hello')
+    """
+
+    def __init__(self, itos: Sequence[str]):
+        itos = list(itos)
+        if not itos:
+            raise ValueError("a vocabulary needs at least one character")
+        bad = [ch for ch in itos if not isinstance(ch, str) or len(ch) != 1]
+        if bad:
+            raise ValueError(f"vocabulary entries must be single characters, got {bad[:5]}")
+        if len(set(itos)) != len(itos):
+            raise ValueError(f"vocabulary has repeated characters: {itos}")
+        self.itos: list[str] = itos
+        self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(itos)}
+
+    @classmethod
+    def from_text(cls, text: str):
+        """Every distinct character of ``text``, sorted (65 for Tiny Shakespeare)."""
+        if not text:
+            raise ValueError("cannot build a vocabulary from an empty text")
+        return cls(sorted(set(text)))
+
+    @property
+    def size(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> list[int]:
+        """Ids of the characters of ``text``; an unknown character is a ``ValueError`` naming it
+        and where it first occurs."""
+        unknown = sorted(set(text) - self.stoi.keys())
+        if unknown:
+            where = text.index(unknown[0])
+            raise ValueError(
+                f"{len(unknown)} character(s) not in the vocabulary: {''.join(unknown)!r} "
+                f"(first at position {where} of {text!r:.60}); "
+                f"the vocabulary is {''.join(self.itos)!r}"
+            )
+        return [self.stoi[ch] for ch in text]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.itos[int(i)] for i in ids)
+
+    def to_json(self) -> dict:
+        """A JSON-able description, for checkpoints: ``{"itos": ["a", "b", ...]}``."""
+        return {"itos": list(self.itos)}
+
+    @classmethod
+    def from_json(cls, obj: dict):
+        """The inverse of :meth:`to_json`."""
+        if not isinstance(obj, dict) or "itos" not in obj:
+            raise ValueError(f'a vocabulary in JSON is {{"itos": [...]}}, got {obj!r:.80}')
+        return cls(obj["itos"])
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.itos == other.itos
+
+
+class Vocabulary(CharVocab):
+    """A vocabulary of words' characters: the boundary ``.`` is id 0, the rest follow sorted.
 
     >>> vocab = Vocabulary(list(".ab"))
     >>> vocab.encode("ba"), vocab.decode([2, 1, 0])
@@ -34,49 +96,13 @@ class Vocabulary:
         itos = list(itos)
         if not itos or itos[0] != BOUNDARY:
             raise ValueError(f"a vocabulary starts with the boundary {BOUNDARY!r}, got {itos[:1]}")
-        bad = [ch for ch in itos if not isinstance(ch, str) or len(ch) != 1]
-        if bad:
-            raise ValueError(f"vocabulary entries must be single characters, got {bad[:5]}")
-        if len(set(itos)) != len(itos):
-            raise ValueError(f"vocabulary has repeated characters: {itos}")
-        self.itos: list[str] = itos
-        self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(itos)}
+        super().__init__(itos)
 
     @classmethod
     def from_words(cls, words: Iterable[str]) -> Vocabulary:
         """The boundary, then every character that occurs in ``words``, sorted (27 for names)."""
         chars = sorted(set().union(*map(set, words)) - {BOUNDARY})
         return cls([BOUNDARY, *chars])
-
-    @property
-    def size(self) -> int:
-        return len(self.itos)
-
-    def encode(self, word: str) -> list[int]:
-        """Character ids of ``word``; a character outside the vocabulary is a ``ValueError``."""
-        try:
-            return [self.stoi[ch] for ch in word]
-        except KeyError as err:
-            raise ValueError(
-                f"character {err.args[0]!r} of {word!r} is not in the vocabulary"
-            ) from None
-
-    def decode(self, ids: Iterable[int]) -> str:
-        return "".join(self.itos[int(i)] for i in ids)
-
-    def to_json(self) -> dict:
-        """A JSON-able description, for checkpoints: ``{"itos": [".", "a", ...]}``."""
-        return {"itos": list(self.itos)}
-
-    @classmethod
-    def from_json(cls, obj: dict) -> Vocabulary:
-        """The inverse of :meth:`to_json`."""
-        if not isinstance(obj, dict) or "itos" not in obj:
-            raise ValueError(f'a vocabulary in JSON is {{"itos": [...]}}, got {obj!r:.80}')
-        return cls(obj["itos"])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Vocabulary) and self.itos == other.itos
 
     def __repr__(self) -> str:
         return f"Vocabulary({''.join(self.itos)!r})"

@@ -7,6 +7,7 @@ from gpt_from_scratch.makemore.data import (
     BOUNDARY,
     Vocabulary,
     build_examples,
+    examples_by_split,
     load_words,
     split_words,
 )
@@ -126,3 +127,15 @@ def test_build_examples_of_no_words_is_empty_and_rejects_block_size_0():
     assert X.shape == (0, 3) and Y.shape == (0,)
     with pytest.raises(ValueError, match="block_size"):
         build_examples(WORDS, vocab, block_size=0)
+
+
+def test_examples_by_split_follows_the_seeded_split():
+    words = [f"{a}{b}" for a in "abcde" for b in "fghij"]
+    vocab = Vocabulary.from_words(words)
+    splits = examples_by_split(words, vocab, block_size=2, seed=5)
+    for name, part in zip(("train", "dev", "test"), split_words(words, seed=5), strict=True):
+        X, Y = build_examples(part, vocab, block_size=2)
+        assert np.array_equal(splits[name][0], X) and np.array_equal(splits[name][1], Y)
+    one_word = split_words(["ab"])
+    names_with_words = [n for n, p in zip(("train", "dev", "test"), one_word, strict=True) if p]
+    assert list(examples_by_split(["ab"], vocab, block_size=2)) == names_with_words

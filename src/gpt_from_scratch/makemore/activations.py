@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpt_from_scratch import data
-from gpt_from_scratch.makemore.data import Vocabulary, build_examples, load_words, split_words
+from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
 from gpt_from_scratch.makemore.train import History, evaluate, step_decay, train
 from gpt_from_scratch.tensor import Tensor, manual_seed, nn, no_grad, rng
 from gpt_from_scratch.tensor import functional as F
@@ -291,12 +291,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     words = load_words(data.path("names"))
     vocab = Vocabulary.from_words(words)
-    train_words, dev_words, _ = split_words(words)
-    train_set = build_examples(train_words, vocab, block_size=3)
-    dev_set = build_examples(dev_words, vocab, block_size=3)
+    splits = examples_by_split(words, vocab, block_size=3)
     for init in args.init:
         run = train_recipe(
-            init, vocab.size, train_set, dev_set, steps=args.steps, seed=args.seed, progress=True
+            init,
+            vocab.size,
+            splits["train"],
+            splits["dev"],
+            steps=args.steps,
+            seed=args.seed,
+            progress=True,
         )
         print(f"{RECIPES[init].name}: initial loss {run.initial_loss:.4f}, dev {run.dev_loss:.4f}")
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from gpt_from_scratch import data
 from gpt_from_scratch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from gpt_from_scratch.makemore.data import Vocabulary, build_examples, load_words, split_words
+from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
 from gpt_from_scratch.makemore.models import (
     MODEL_TYPES,
     Training,
@@ -290,13 +290,12 @@ def load_splits(input_path: Path, vocab: Vocabulary | None, block_size: int):
     """Words of the input file -> vocabulary and (X, Y) examples of train, dev and test."""
     words = load_words(input_path, vocab)
     vocab = vocab or Vocabulary.from_words(words)
-    parts = dict(zip(("train", "dev", "test"), split_words(words, seed=SPLIT_SEED), strict=True))
-    if not parts["train"] or not parts["dev"]:
+    splits = examples_by_split(words, vocab, block_size, seed=SPLIT_SEED)
+    if "train" not in splits or "dev" not in splits:
         raise UsageError(
             f"{input_path}: {len(words)} words are too few to set aside train and dev words "
             "(80% / 10%); give at least 10"
         )
-    splits = {name: build_examples(ws, vocab, block_size) for name, ws in parts.items() if ws}
     return vocab, splits
 
 

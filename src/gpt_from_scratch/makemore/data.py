@@ -176,3 +176,14 @@ def build_examples(
     X = np.array(contexts, dtype=np.int64).reshape(len(contexts), block_size)  # (N, block_size)
     Y = np.array(targets, dtype=np.int64)  # (N,)
     return X, Y
+
+
+def examples_by_split(
+    words: Sequence[str], vocab: Vocabulary, block_size: int, seed: int = 42
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The seeded train/dev/test split of ``words``, each part made into (X, Y) examples.
+
+    A part that receives no words is left out of the result.
+    """
+    parts = zip(("train", "dev", "test"), split_words(words, seed=seed), strict=True)
+    return {name: build_examples(part, vocab, block_size) for name, part in parts if part}

@@ -27,7 +27,7 @@ import numpy as np
 
 from gpt_from_scratch import data
 from gpt_from_scratch.makemore.activations import kaiming_std
-from gpt_from_scratch.makemore.data import Vocabulary, build_examples, load_words, split_words
+from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
 from gpt_from_scratch.makemore.train import step_decay
 from gpt_from_scratch.tensor import Tensor
 from gpt_from_scratch.tensor import functional as F
@@ -385,9 +385,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     words = load_words(data.path("names"))
     vocab = Vocabulary.from_words(words)
-    train_words, dev_words, _ = split_words(words)
-    X, Y = build_examples(train_words, vocab, block_size=3)
-    X_dev, Y_dev = build_examples(dev_words, vocab, block_size=3)
+    splits = examples_by_split(words, vocab, block_size=3)
+    (X, Y), (X_dev, Y_dev) = splits["train"], splits["dev"]
     params = init_params(vocab.size, n_hidden=args.n_hidden, seed=args.seed)
     schedule = step_decay(0.1, 0.01, at=args.steps // 2)
     run = train_manual(params, X, Y, steps=args.steps, lr=schedule, seed=args.seed, progress=True)

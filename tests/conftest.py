@@ -5,10 +5,15 @@ Oracles (PyTorch, tiktoken) are optional: a test that needs one asks for it with
 when ``GPT_FROM_SCRATCH_REQUIRE_ORACLES=1`` (set by .ci/run), where a missing oracle fails.
 """
 
+import gc
 import importlib
 import os
+import weakref
 
+import numpy as np
 import pytest
+
+from gpt_from_scratch.tensor.engine import topological_order
 
 
 def oracle(module_name: str):
@@ -33,3 +38,24 @@ def torch():
 @pytest.fixture
 def tiktoken():
     return oracle("tiktoken")
+
+
+@pytest.fixture
+def nodes_left_after_dropping():
+    """A function: how many computed tensors of the graph ``build()`` returns outlive the last
+    reference to it, with the cycle collector off. Each one that does sits in a reference
+    cycle, and would keep its arrays alive until Python's garbage collector happens to run."""
+
+    def count(build):
+        gc.collect()
+        gc.disable()
+        try:
+            root = build()
+            root.backward(np.ones_like(root.data))
+            probes = [weakref.ref(node) for node in topological_order(root) if node._parents]
+            del root
+            return sum(probe() is not None for probe in probes)
+        finally:
+            gc.enable()
+
+    return count

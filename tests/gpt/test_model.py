@@ -178,3 +178,10 @@ def test_makemore_transformer_reads_the_last_position():
     full, _ = model.gpt(idx)
     np.testing.assert_array_equal(model(idx).data, full.data[:, -1, :])
     assert model.block_size == 16
+
+
+def test_a_training_step_leaves_no_graph_behind(nodes_left_after_dropping):
+    manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=7, block_size=8, n_layer=2, n_head=2, n_embd=8))
+    ids = np.arange(16).reshape(2, 8) % 7
+    assert nodes_left_after_dropping(lambda: model(ids, (ids + 1) % 7)[1]) == 0

@@ -1,5 +1,7 @@
 """The engine's operations: gradients by finite differences, values against PyTorch, errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -181,6 +183,31 @@ def test_a_tensor_used_twice_gets_both_gradients():
     assert x.grad.tolist() == [5.0]
 
 
+def test_a_gradient_handed_to_two_tensors_is_never_written_in_place():
+    a = Tensor(rand(3), requires_grad=True)
+    b = Tensor(rand(3), requires_grad=True)
+    (a + b).sum().backward()  # both receive the same (read-only, broadcast) gradient array
+    a.grad *= 10.0  # what gradient clipping does to a leaf's gradient
+    assert a.grad.tolist() == [10.0] * 3 and b.grad.tolist() == [1.0] * 3
+    a.zero_grad()
+    h = a * 2.0
+    (h + h).sum().backward()  # h receives that shared array twice: the sum must be a new array
+    assert h.grad.tolist() == [2.0] * 3 and a.grad.tolist() == [4.0] * 3
+
+
+def test_a_fresh_gradient_is_kept_without_a_copy_and_then_accumulated_in_place():
+    x = Tensor(rand(2, 3), requires_grad=True)
+    h = x * 1.0
+    grad = np.ones((2, 3), dtype=np.float32)
+    h._accumulate(grad, fresh=True)
+    assert h.grad is grad
+    h._accumulate(np.ones((2, 3), dtype=np.float32), fresh=True)
+    assert h.grad is grad and grad.tolist() == [[2.0] * 3] * 2
+    shared = np.ones((2, 3), dtype=np.float32)
+    x._accumulate(shared)  # a leaf copies an array it does not own
+    assert x.grad is not shared
+
+
 def test_backward_on_a_long_chain_does_not_recurse():
     x = Tensor([1.0], requires_grad=True)
     y = x
@@ -352,6 +379,16 @@ def test_sigmoid_and_softmax_are_stable_at_extremes():
     assert np.all(np.isfinite(x.grad)) and np.all(np.isfinite(scores.grad))
 
 
+def test_gelu_is_finite_and_silent_at_extremes():
+    x = Tensor([-1000.0, -20.0, 0.0, 20.0, 1000.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the gate's exp overflows to inf on purpose
+        y = x.gelu()
+        y.sum().backward()
+    assert y.tolist() == [0.0, 0.0, 0.0, 20.0, 1000.0]
+    assert x.grad.tolist() == [0.0, 0.0, 0.5, 1.0, 1.0]
+
+
 def test_causal_mask_with_masked_fill_and_softmax():
     scores = Tensor(np.zeros((3, 3)), requires_grad=True)
     future = np.triu(np.ones((3, 3), dtype=bool), k=1)
@@ -397,3 +434,16 @@ def test_backward_twice_through_the_same_graph_adds_the_same_gradient_twice():
     loss.backward()
     assert x.grad.tolist() == [12.0, 24.0]  # 2 * (6x)
     assert hidden.grad.tolist() == [3.0, 3.0]
+
+
+def test_a_graph_holds_no_reference_cycles(nodes_left_after_dropping):
+    x = Tensor(rand(4, 3), requires_grad=True)
+    w = Tensor(rand(3, 5, seed=1), requires_grad=True)
+
+    def build():
+        h = (x @ w).tanh().gelu().relu() * 2.0 - 1.0
+        h = (h / (h.exp() + 1.0)).sigmoid().log_softmax(axis=-1) + h.softmax(axis=-1)
+        h = cat([h, h.max(axis=0, keepdims=True)], axis=0).reshape(-1).var(keepdims=True)
+        return (stack([h, h.mean(keepdims=True)]) ** 2 + x[0, :1].masked_fill([True], 0.0)).sum()
+
+    assert nodes_left_after_dropping(build) == 0

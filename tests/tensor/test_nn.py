@@ -64,6 +64,32 @@ def test_linear_and_sequential_pass_gradcheck():
     assert gradcheck(lambda x, *params: model(x), [rand(5, 3)] + model.parameters())
 
 
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no_bias"])
+def test_fused_linear_passes_gradcheck_on_batched_input(with_bias):
+    params = [rand(2, 3, 4), rand(4, 5, seed=1)] + ([rand(5, seed=2)] if with_bias else [])
+    assert gradcheck(lambda x, w, *b: F.linear(x, w, *b), params)
+
+
+def test_fused_linear_equals_matmul_plus_bias():
+    x, w, b = (Tensor(a, requires_grad=True) for a in (rand(4, 3), rand(3, 2, seed=1), rand(2)))
+    fused = F.linear(x, w, b)
+    grads = [np.ones((4, 2)), rand(4, 2, seed=5)]
+    fused.backward(grads[1])
+    fused_grads = [t.grad.copy() for t in (x, w, b)]
+    for t in (x, w, b):
+        t.zero_grad()
+    chain = x @ w + b
+    chain.backward(grads[1])
+    np.testing.assert_allclose(fused.data, chain.data, rtol=1e-6)
+    for got, want in zip(fused_grads, (x.grad, w.grad, b.grad), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_linear_of_the_wrong_width_names_both_shapes():
+    with pytest.raises(ValueError, match=r"input of shape \(2, 3\).*weight of shape \(4, 5\)"):
+        nn.Linear(4, 5)(Tensor(np.ones((2, 3))))
+
+
 def test_linear_init_is_pytorch_default():
     manual_seed(0)
     layer = nn.Linear(100, 50)

@@ -33,7 +33,8 @@ import math
 
 import numpy as np
 
-from gpt_from_scratch.tensor.engine import Tensor
+from gpt_from_scratch.tensor import functional as F
+from gpt_from_scratch.tensor.engine import Tensor, gelu_gate, gelu_slope
 
 _masks: dict[tuple[int, int], np.ndarray] = {}
 
@@ -99,11 +100,11 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, is_causal: boo
     y, probs = attention_forward(q.data, k.data, v.data, is_causal)
     out = Tensor._op_result(y, (q, k, v), "attention")
 
-    def _backward():
-        dq, dk, dv = attention_backward(out.grad, q.data, k.data, v.data, probs)
+    def _backward(grad):
+        dq, dk, dv = attention_backward(grad, q.data, k.data, v.data, probs)
         for tensor, g in ((q, dq), (k, dk), (v, dv)):
             if tensor.requires_grad:
-                tensor._accumulate(g)
+                tensor._accumulate(g, fresh=True)
 
     out._backward = _backward
     return out
@@ -132,13 +133,13 @@ def causal_self_attention(qkv: Tensor, n_head: int) -> Tensor:
     y, probs = attention_forward(q, k, v, is_causal=True)  # (B, nh, T, hs)
     out = Tensor._op_result(y.transpose(0, 2, 1, 3).reshape(B, T, C), (qkv,), "self_attention")
 
-    def _backward():
-        grad = out.grad.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+    def _backward(grad):
+        grad_heads = grad.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
         dqkv = np.empty((B, T, 3, n_head, C // n_head), dtype=qkv.dtype)
-        dq, dk, dv = attention_backward(grad, q, k, v, probs)
+        dq, dk, dv = attention_backward(grad_heads, q, k, v, probs)
         d_heads = dqkv.transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs), a view of dqkv
         d_heads[0], d_heads[1], d_heads[2] = dq, dk, dv
-        qkv._accumulate(dqkv.reshape(B, T, C3))
+        qkv._accumulate(dqkv.reshape(B, T, C3), fresh=True)
 
     out._backward = _backward
     return out
@@ -180,59 +181,31 @@ def _check_shapes(q: Tensor, k: Tensor, v: Tensor) -> None:
         )
 
 
-_GELU_C = math.sqrt(2.0 / math.pi)
-
-
 def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """GELU(x W + b) as one node: the first half of the Transformer's feed-forward layer.
 
-    GELU is GPT-2's tanh form, 0.5 u (1 + tanh(c (u + 0.044715 u^3))) with c = sqrt(2 / pi),
-    the same function as the engine's ``Tensor.gelu``. Fusing it with the linear layer before
-    it saves a node, the bias-add copy, and most temporaries of a (B, T, 4C) array, the largest
-    activation of the model: the arithmetic runs in place.
+    GELU is GPT-2's tanh form, the engine's ``Tensor.gelu``: GELU(u) = u s with the gate
+    s = sigmoid(2 c (u + 0.044715 u^3)). Fusing it with the linear layer before it saves a node
+    and most temporaries of a (B, T, 4C) array, the largest activation of the model: the
+    arithmetic runs in place, and the backward reuses the gate s.
 
-    Backward, with t = tanh(c (u + 0.044715 u^3)) and G = dL/dy:
-    dL/du = G (0.5 (1 + t) + 0.5 c u (1 - t^2) (1 + 3 * 0.044715 u^2)), then the linear
-    layer's rules: dW = x^T dL/du, db = sum of dL/du over rows, dx = dL/du W^T.
+    Backward, with G = dL/dy: dL/du = G dGELU/du (``gelu_slope``), then the linear layer's
+    rules (``functional.linear_backward``).
 
     >>> x = Tensor(np.zeros((2, 3)))
     >>> w, b = Tensor(np.ones((3, 4))), Tensor(np.ones(4))
     >>> [round(float(v), 4) for v in linear_gelu(x, w, b).data[0]]  # GELU(1) = 0.8412
     [0.8412, 0.8412, 0.8412, 0.8412]
     """
-    rows = x.data.reshape(-1, x.shape[-1])  # (N, C_in)
-    u = rows @ weight.data  # (N, C_out)
-    if bias is not None:
-        u += bias.data
-    t = u * u
-    t *= 0.044715 * _GELU_C
-    t += _GELU_C
-    t *= u
-    np.tanh(t, out=t)  # t = tanh(c (u + 0.044715 u^3))
-    y = t + 1.0
-    y *= u
-    y *= 0.5
+    u = F.linear_forward(x, weight, bias)  # (N, C_out)
+    s = gelu_gate(u)  # (N, C_out)
     parents = (x, weight) if bias is None else (x, weight, bias)
-    out = Tensor._op_result(y.reshape(*x.shape[:-1], -1), parents, "linear_gelu")
+    out = Tensor._op_result((u * s).reshape(*x.shape[:-1], -1), parents, "linear_gelu")
 
-    def _backward():
-        slope = t * t  # becomes dGELU/du, in place
-        np.subtract(1.0, slope, out=slope)
-        slope *= u
-        slope *= 0.5 * _GELU_C
-        u_term = u * u
-        u_term *= 3 * 0.044715
-        u_term += 1.0
-        slope *= u_term
-        slope += 0.5
-        slope += 0.5 * t
-        slope *= out.grad.reshape(slope.shape)  # (N, C_out), dL/du
-        if x.requires_grad:
-            x._accumulate((slope @ weight.data.T).reshape(x.shape))
-        if weight.requires_grad:
-            weight._accumulate(rows.T @ slope)
-        if bias is not None and bias.requires_grad:
-            bias._accumulate(slope.sum(axis=0))
+    def _backward(grad):
+        du = gelu_slope(u, s)
+        du *= grad.reshape(du.shape)  # (N, C_out), dL/du
+        F.linear_backward(du, x, weight, bias)
 
     out._backward = _backward
     return out

@@ -40,6 +40,51 @@ def sigmoid(x):
     return x.sigmoid()
 
 
+def linear(x, weight, bias=None):
+    """x @ weight + bias as one node; weight is (fan_in, fan_out), x is (..., fan_in).
+
+    >>> x = Tensor(np.ones((2, 3)))
+    >>> linear(x, Tensor(np.ones((3, 4))), Tensor(np.arange(4.0))).tolist()[0]
+    [3.0, 4.0, 5.0, 6.0]
+    """
+    y = linear_forward(x, weight, bias)  # (N, fan_out)
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    out = Tensor._op_result(y.reshape(*x.shape[:-1], -1), parents, "linear")
+
+    def _backward(grad):
+        linear_backward(grad.reshape(y.shape), x, weight, bias)
+
+    out._backward = _backward
+    return out
+
+
+def linear_forward(x, weight, bias):
+    """x W + b in numpy, over the N rows of x (every axis but the last): (N, fan_out)."""
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[0]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not fit a weight of shape {weight.shape} "
+            "(the input's last dimension must equal the weight's first)"
+        )
+    y = x.data.reshape(-1, x.shape[-1]) @ weight.data  # (N, fan_out)
+    if bias is not None:
+        y += bias.data
+    return y
+
+
+def linear_backward(grad_rows, x, weight, bias):
+    """Push G = dL/dy, (N, fan_out), of y = x W + b back into x, W and b:
+
+    dL/dx = G W^T,   dL/dW = x^T G,   dL/db = the sum of G's rows.
+    """
+    if x.requires_grad:
+        x._accumulate((grad_rows @ weight.data.T).reshape(x.shape), fresh=True)
+    if weight.requires_grad:
+        rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
+        weight._accumulate(rows.T @ grad_rows, fresh=True)
+    if bias is not None and bias.requires_grad:
+        bias._accumulate(grad_rows.sum(axis=0), fresh=True)
+
+
 def _targets_array(targets, n, num_classes, ignore_index):
     targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     if targets.dtype.kind not in "iu":
@@ -84,12 +129,12 @@ def cross_entropy(logits, targets, ignore_index=None):
         loss = np.asarray(losses[valid].sum() / count if count else np.nan, dtype=z.dtype)
     out = Tensor._op_result(loss, (logits,), "cross_entropy")
 
-    def _backward():
-        grad = exps / sums  # (N, C) the softmax probabilities
-        grad[rows, targets] -= 1.0
-        scale = out.grad * (1.0 / count) if count else 0.0
-        grad *= (valid * scale)[:, None].astype(grad.dtype, copy=False)
-        logits._accumulate(grad.reshape(logits.shape))
+    def _backward(grad):
+        dlogits = exps / sums  # (N, C) the softmax probabilities
+        dlogits[rows, targets] -= 1.0
+        scale = grad * (1.0 / count) if count else 0.0
+        dlogits *= (valid * scale)[:, None].astype(dlogits.dtype, copy=False)
+        logits._accumulate(dlogits.reshape(logits.shape), fresh=True)
 
     out._backward = _backward
     return out
@@ -116,18 +161,17 @@ def layer_norm(x, weight, bias, eps=1e-5):
     xhat = centered * rstd  # (..., C)
     out = Tensor._op_result(xhat * weight.data + bias.data, (x, weight, bias), "layer_norm")
 
-    def _backward():
-        g = out.grad  # (..., C)
+    def _backward(g):  # (..., C)
         if x.requires_grad:
             gh = g * weight.data  # (..., C)
             mean_gh = gh.mean(axis=-1, keepdims=True)  # (..., 1)
             mean_gh_xhat = (gh * xhat).mean(axis=-1, keepdims=True)  # (..., 1)
-            x._accumulate(rstd * (gh - mean_gh - xhat * mean_gh_xhat))
+            x._accumulate(rstd * (gh - mean_gh - xhat * mean_gh_xhat), fresh=True)
         rows_g = g.reshape(-1, g.shape[-1])  # (N, C)
         if weight.requires_grad:
-            weight._accumulate((rows_g * xhat.reshape(rows_g.shape)).sum(axis=0))
+            weight._accumulate((rows_g * xhat.reshape(rows_g.shape)).sum(axis=0), fresh=True)
         if bias.requires_grad:
-            bias._accumulate(rows_g.sum(axis=0))
+            bias._accumulate(rows_g.sum(axis=0), fresh=True)
 
     out._backward = _backward
     return out
@@ -177,19 +221,19 @@ def batch_norm(x, weight, bias, running_mean, running_var, training, momentum=0.
     y = xhat * weight.data + bias.data  # (N, C)
     out = Tensor._op_result(y.reshape(x.shape), (x, weight, bias), "batch_norm")
 
-    def _backward():
-        g = out.grad.reshape(-1, num_channels)  # (N, C)
+    def _backward(grad):
+        g = grad.reshape(-1, num_channels)  # (N, C)
         if x.requires_grad:
             gh = g * weight.data  # (N, C)
             if training:
                 gx = rstd * (gh - gh.mean(axis=0) - xhat * (gh * xhat).mean(axis=0))
             else:
                 gx = gh * rstd
-            x._accumulate(gx.reshape(x.shape))
+            x._accumulate(gx.reshape(x.shape), fresh=True)
         if weight.requires_grad:
-            weight._accumulate((g * xhat).sum(axis=0))
+            weight._accumulate((g * xhat).sum(axis=0), fresh=True)
         if bias.requires_grad:
-            bias._accumulate(g.sum(axis=0))
+            bias._accumulate(g.sum(axis=0), fresh=True)
 
     out._backward = _backward
     return out
@@ -218,8 +262,8 @@ def dropout(x, p=0.5, training=True):
     mask = keep * scale  # (same shape as x), 0 or 1/(1-p)
     out = Tensor._op_result(x.data * mask, (x,), "dropout")
 
-    def _backward():
-        x._accumulate(out.grad * mask)
+    def _backward(grad):
+        x._accumulate(grad * mask, fresh=True)
 
     out._backward = _backward
     return out

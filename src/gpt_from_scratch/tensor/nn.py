@@ -140,8 +140,7 @@ class Linear(Module):
         self.bias = Tensor(_uniform((fan_out,), bound), requires_grad=True) if bias else None
 
     def forward(self, x):
-        out = x @ self.weight  # (..., fan_out)
-        return out + self.bias if self.bias is not None else out
+        return F.linear(x, self.weight, self.bias)  # (..., fan_out)
 
 
 class Embedding(Module):

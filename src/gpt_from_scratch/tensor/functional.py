@@ -155,11 +155,13 @@ def layer_norm(x, weight, bias, eps=1e-5):
     _check_last_axis("layer_norm", x, weight, bias)
     data = x.data  # (..., C)
     mu = data.mean(axis=-1, keepdims=True)  # (..., 1)
-    centered = data - mu  # (..., C)
-    var = (centered * centered).mean(axis=-1, keepdims=True)  # (..., 1)
+    xhat = data - mu  # (..., C), centred now, scaled in place below
+    var = (xhat * xhat).mean(axis=-1, keepdims=True)  # (..., 1)
     rstd = 1.0 / np.sqrt(var + eps)  # (..., 1)
-    xhat = centered * rstd  # (..., C)
-    out = Tensor._op_result(xhat * weight.data + bias.data, (x, weight, bias), "layer_norm")
+    xhat *= rstd  # (..., C)
+    y = xhat * weight.data  # (..., C)
+    y += bias.data
+    out = Tensor._op_result(y, (x, weight, bias), "layer_norm")
 
     def _backward(g):  # (..., C)
         if x.requires_grad:

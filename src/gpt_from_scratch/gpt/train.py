@@ -30,12 +30,14 @@ CHECKPOINT_TYPE = "gpt"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train. The defaults are nanoGPT's Tiny Shakespeare settings, CPU-sized."""
+    """How to train. The defaults are nanoGPT's Tiny Shakespeare settings, CPU-sized, except
+    the peak learning rate: 3e-3 instead of nanoGPT's 1e-3. A 2000-step run stops long before
+    this small model converges, and the larger steps get further in that time."""
 
     max_iters: int = 2000
     batch_size: int = 12
-    lr: float = 1e-3
-    min_lr: float = 1e-4  # the cosine decay ends here, lr / 10
+    lr: float = 3e-3
+    min_lr: float = 3e-4  # the cosine decay ends here, lr / 10
     warmup_iters: int = 100
     lr_decay_iters: int | None = None  # where the cosine ends; None: at max_iters
     weight_decay: float = 0.1

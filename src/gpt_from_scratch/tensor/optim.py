@@ -107,13 +107,18 @@ class AdamW(Optimizer):
                     p.data *= 1.0 - self.lr * decay
                 m *= b1
                 m += (1.0 - b1) * g
+                g_squared = g * g
+                g_squared *= 1.0 - b2
                 v *= b2
-                v += (1.0 - b2) * (g * g)
-                # lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections folded in
-                denom = np.sqrt(v)
-                denom /= root_correction
-                denom += self.eps
-                p.data -= step_size * (m / denom)
+                v += g_squared
+                # lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections folded in;
+                # one scratch array holds the denominator, then the whole update
+                update = np.sqrt(v, out=g_squared)
+                update /= root_correction
+                update += self.eps
+                np.divide(m, update, out=update)
+                update *= step_size
+                p.data -= update
 
 
 def cosine_lr(step, max_lr, warmup_steps, max_steps, min_lr=0.0):

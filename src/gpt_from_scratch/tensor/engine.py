@@ -675,7 +675,7 @@ GELU_A = 0.044715
 
 
 def gelu_gate(x):
-    """The gate s = sigmoid(2 c (x + 0.044715 x^3)) of GELU(x) = x s, computed in place.
+    """The gate s = sigmoid(2 c (x + 0.044715 x^3)) of GELU(x) = x s, in one new array.
 
     A very negative x makes e^(-2z) overflow to inf, and then s = 1 / inf = 0: the right limit.
 

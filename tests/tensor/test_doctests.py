@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["engine", "functional", "nn", "optim", "gradcheck"]
+MODULES = ["engine", "functional", "nn", "optim", "gradcheck", "parallel"]
 
 
 @pytest.mark.parametrize("name", MODULES)

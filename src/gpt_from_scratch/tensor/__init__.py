@@ -1,5 +1,6 @@
 """Part I: a tensor autograd engine (`engine`), fused functions (`functional`), layers (`nn`),
-optimizers (`optim`) and a finite-difference checker (`gradcheck`). PyTorch's names throughout.
+optimizers (`optim`), a finite-difference checker (`gradcheck`) and the threads each operation
+runs on (`set_num_threads`). PyTorch's names throughout.
 
 >>> from gpt_from_scratch.tensor import Tensor, nn, optim, functional as F
 """
@@ -20,11 +21,17 @@ from gpt_from_scratch.tensor.engine import (
     zeros,
 )
 from gpt_from_scratch.tensor.gradcheck import gradcheck
+from gpt_from_scratch.tensor.memory import keep_freed_memory
+from gpt_from_scratch.tensor.parallel import get_num_threads, set_num_threads
+
+# Every training step frees and reallocates the same arrays: keep their memory (see memory.py).
+keep_freed_memory()
 
 __all__ = [
     "Tensor",
     "cat",
     "functional",
+    "get_num_threads",
     "gradcheck",
     "is_grad_enabled",
     "manual_seed",
@@ -34,6 +41,7 @@ __all__ = [
     "optim",
     "randn",
     "rng",
+    "set_num_threads",
     "stack",
     "tensor",
     "topological_order",

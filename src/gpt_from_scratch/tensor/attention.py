@@ -35,6 +35,7 @@ import numpy as np
 
 from gpt_from_scratch.tensor import functional as F
 from gpt_from_scratch.tensor.engine import Tensor, gelu_gate, gelu_slope
+from gpt_from_scratch.tensor.parallel import MIN_ENTRIES, grain, parallel_for
 
 _masks: dict[tuple[int, int], np.ndarray] = {}
 
@@ -78,32 +79,70 @@ def causal_bias(t_query: int, t_key: int, dtype) -> np.ndarray:
 def attention_forward(
     q: np.ndarray, k: np.ndarray, v: np.ndarray, is_causal: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The numpy forward: returns (Y, P). q is (..., Tq, hs), k and v are (..., Tk, hs)."""
+    """The numpy forward: returns (Y, P). q is (B, ..., Tq, hs), k and v are (B, ..., Tk, hs).
+
+    The batch is split over the engine's threads: each block of sequences is independent.
+    """
+    y = np.empty(q.shape, dtype=q.dtype)  # (B, ..., Tq, hs)
+    probs = np.empty((*q.shape[:-1], k.shape[-2]), dtype=q.dtype)  # (B, ..., Tq, Tk)
+
+    def block(start, stop):
+        _attention_forward_block(
+            q[start:stop], k[start:stop], v[start:stop], is_causal, y[start:stop], probs[start:stop]
+        )
+
+    work = q[0].size * k.shape[-2] * 2  # multiply-adds per sequence: Q K^T and P V
+    parallel_for(block, len(q), grain(work))
+    return y, probs
+
+
+def _attention_forward_block(q, k, v, is_causal, y, probs):
     scale = 1.0 / math.sqrt(q.shape[-1])
-    scores = np.matmul(q, np.swapaxes(k, -1, -2))  # (..., Tq, Tk)
+    scores = np.matmul(q, np.swapaxes(k, -1, -2), out=probs)  # (..., Tq, Tk)
     scores *= scale
     if is_causal:
         scores += causal_bias(q.shape[-2], k.shape[-2], scores.dtype)  # -inf on the future
     scores -= scores.max(axis=-1, keepdims=True)
-    probs = np.exp(scores, out=scores)  # (..., Tq, Tk), in place: no second T x T array
-    probs /= probs.sum(axis=-1, keepdims=True)
-    return np.matmul(probs, v), probs  # (..., Tq, hs)
+    np.exp(scores, out=scores)  # in place: the scores become the probabilities
+    scores /= scores.sum(axis=-1, keepdims=True)
+    np.matmul(probs, v, out=y)  # (..., Tq, hs)
 
 
 def attention_backward(
-    grad: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray, probs: np.ndarray
+    grad: np.ndarray,
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    probs: np.ndarray,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The numpy backward: (dQ, dK, dV) from dL/dY and the forward's P."""
+    """The numpy backward: (dQ, dK, dV) from dL/dY and the forward's P, split over the batch.
+
+    They are new arrays, or written into the three arrays of ``out`` (views are fine).
+    """
+    dq, dk, dv = out if out is not None else (np.empty_like(q), np.empty_like(k), np.empty_like(v))
+
+    def block(start, stop):
+        rows = slice(start, stop)
+        _attention_backward_block(
+            grad[rows], q[rows], k[rows], v[rows], probs[rows], dq[rows], dk[rows], dv[rows]
+        )
+
+    work = q[0].size * k.shape[-2] * 4  # multiply-adds per sequence: four products
+    parallel_for(block, len(q), grain(work))
+    return dq, dk, dv
+
+
+def _attention_backward_block(grad, q, k, v, probs, dq, dk, dv):
     scale = 1.0 / math.sqrt(q.shape[-1])
-    dv = np.matmul(np.swapaxes(probs, -1, -2), grad)  # (..., Tk, hs)
+    np.matmul(np.swapaxes(probs, -1, -2), grad, out=dv)  # (..., Tk, hs)
     dp = np.matmul(grad, np.swapaxes(v, -1, -2))  # (..., Tq, Tk)
     dp -= (dp * probs).sum(axis=-1, keepdims=True)
     dp *= probs  # now dS / scale
-    dq = np.matmul(dp, k)  # (..., Tq, hs)
+    np.matmul(dp, k, out=dq)  # (..., Tq, hs)
     dq *= scale
-    dk = np.matmul(np.swapaxes(dp, -1, -2), q)  # (..., Tk, hs)
+    np.matmul(np.swapaxes(dp, -1, -2), q, out=dk)  # (..., Tk, hs)
     dk *= scale
-    return dq, dk, dv
 
 
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, is_causal: bool = True) -> Tensor:
@@ -152,9 +191,8 @@ def causal_self_attention(qkv: Tensor, n_head: int) -> Tensor:
     def _backward(grad):
         grad_heads = grad.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
         dqkv = np.empty((B, T, 3, n_head, C // n_head), dtype=qkv.dtype)
-        dq, dk, dv = attention_backward(grad_heads, q, k, v, probs)
         d_heads = dqkv.transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs), a view of dqkv
-        d_heads[0], d_heads[1], d_heads[2] = dq, dk, dv
+        attention_backward(grad_heads, q, k, v, probs, out=tuple(d_heads))
         qkv._accumulate(dqkv.reshape(B, T, C3), fresh=True)
 
     out._backward = _backward
@@ -214,13 +252,26 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     [0.8412, 0.8412, 0.8412, 0.8412]
     """
     u = F.linear_forward(x, weight, bias)  # (N, C_out)
-    s = gelu_gate(u)  # (N, C_out)
+    s, y = np.empty_like(u), np.empty_like(u)  # (N, C_out) the gate, the output
+
+    def forward_block(start, stop):
+        rows = slice(start, stop)
+        np.multiply(u[rows], gelu_gate(u[rows], out=s[rows]), out=y[rows])
+
+    parallel_for(forward_block, len(u), grain(u.shape[1], MIN_ENTRIES))
     parents = (x, weight) if bias is None else (x, weight, bias)
-    out = Tensor._op_result((u * s).reshape(*x.shape[:-1], -1), parents, "linear_gelu")
+    out = Tensor._op_result(y.reshape(*x.shape[:-1], -1), parents, "linear_gelu")
 
     def _backward(grad):
-        du = gelu_slope(u, s)
-        du *= grad.reshape(du.shape)  # (N, C_out), dL/du
+        grad = grad.reshape(u.shape)
+        du = np.empty_like(u)  # (N, C_out), dL/du
+
+        def backward_block(start, stop):
+            rows = slice(start, stop)
+            gelu_slope(u[rows], s[rows], out=du[rows])
+            du[rows] *= grad[rows]
+
+        parallel_for(backward_block, len(u), grain(u.shape[1], MIN_ENTRIES))
         F.linear_backward(du, x, weight, bias)
 
     out._backward = _backward

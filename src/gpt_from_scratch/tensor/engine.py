@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from gpt_from_scratch.tensor.parallel import matmul
+
 DEFAULT_DTYPE = np.float32
 # Below this many multiply-adds (table rows x gradient entries), embedding backward is a
 # one-hot matrix product; above it, a sort and a segmented sum (see _embedding_backward).
@@ -415,17 +417,17 @@ class Tensor:
                 f"left ({self.shape[-1]}) must equal the second-to-last of the right "
                 f"({other.shape[-2]})"
             )
-        out = Tensor._op_result(_matmul(self.data, other.data), (self, other), "@")
+        out = Tensor._op_result(matmul(self.data, other.data), (self, other), "@")
 
         def _backward(grad):
             if self.requires_grad:  # dL/dA = dL/dC @ B^T, summed over broadcast batch axes
-                self._accumulate(_matmul(grad, np.swapaxes(other.data, -1, -2)), fresh=True)
+                self._accumulate(matmul(grad, np.swapaxes(other.data, -1, -2)), fresh=True)
             if other.requires_grad:  # dL/dB = A^T @ dL/dC
                 if other.ndim == 2:
                     # Fold every batch axis into the rows: one (K, M) @ (M, N) product.
                     a = self.data.reshape(-1, self.shape[-1])  # (M, K)
                     g = grad.reshape(-1, grad.shape[-1])  # (M, N)
-                    other._accumulate(a.T @ g, fresh=True)
+                    other._accumulate(matmul(a.T, g), fresh=True)
                 else:
                     other._accumulate(np.matmul(np.swapaxes(self.data, -1, -2), grad), fresh=True)
 
@@ -674,15 +676,15 @@ GELU_C = math.sqrt(2.0 / math.pi)  # a Python float keeps float32 data float32
 GELU_A = 0.044715
 
 
-def gelu_gate(x):
-    """The gate s = sigmoid(2 c (x + 0.044715 x^3)) of GELU(x) = x s, in one new array.
+def gelu_gate(x, out=None):
+    """The gate s = sigmoid(2 c (x + 0.044715 x^3)) of GELU(x) = x s, in one new array (or `out`).
 
     A very negative x makes e^(-2z) overflow to inf, and then s = 1 / inf = 0: the right limit.
 
     >>> [round(float(v), 4) for v in gelu_gate(np.array([-1.0, 0.0, 1.0], dtype=np.float32))]
     [0.1588, 0.5, 0.8412]
     """
-    s = np.multiply(x, x, out=np.empty_like(x))  # an array even for a 0-d x
+    s = np.multiply(x, x, out=np.empty_like(x) if out is None else out)  # an array even for 0-d x
     s *= -2.0 * GELU_C * GELU_A
     s -= 2.0 * GELU_C
     s *= x  # -2z
@@ -692,12 +694,12 @@ def gelu_gate(x):
     return np.reciprocal(s, out=s)  # 1 / (1 + e^(-2z))
 
 
-def gelu_slope(x, s):
-    """dGELU/dx from the gate s of x: s + 2 c x s (1 - s) (1 + 3 * 0.044715 x^2).
+def gelu_slope(x, s, out=None):
+    """dGELU/dx from the gate s of x: s + 2 c x s (1 - s) (1 + 3 * 0.044715 x^2), new or in `out`.
 
     The product rule on x s, with ds/dx = 2 s (1 - s) dz/dx and dz/dx = c (1 + 3 * 0.044715 x^2).
     """
-    slope = x * x
+    slope = np.multiply(x, x, out=out)
     slope *= 3.0 * GELU_A
     slope += 1.0  # dz/dx / c
     slope *= x
@@ -729,13 +731,6 @@ def topological_order(root):
             if parent.requires_grad and id(parent) not in visited:
                 stack.append((parent, False))
     return order
-
-
-def _matmul(a, b):
-    """a @ b; a batch of rows times one matrix is folded into a single 2-D product."""
-    if b.ndim == 2 and a.ndim > 2:
-        return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
-    return np.matmul(a, b)
 
 
 def _index_arrays(index):

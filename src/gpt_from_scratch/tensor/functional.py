@@ -14,6 +14,7 @@ batch norm below.
 import numpy as np
 
 from gpt_from_scratch.tensor.engine import Tensor, rng
+from gpt_from_scratch.tensor.parallel import matmul
 
 
 def softmax(x, axis=-1):
@@ -65,7 +66,7 @@ def linear_forward(x, weight, bias):
             f"linear: input of shape {x.shape} does not fit a weight of shape {weight.shape} "
             "(the input's last dimension must equal the weight's first)"
         )
-    y = x.data.reshape(-1, x.shape[-1]) @ weight.data  # (N, fan_out)
+    y = matmul(x.data.reshape(-1, x.shape[-1]), weight.data)  # (N, fan_out)
     if bias is not None:
         y += bias.data
     return y
@@ -77,10 +78,10 @@ def linear_backward(grad_rows, x, weight, bias):
     dL/dx = G W^T,   dL/dW = x^T G,   dL/db = the sum of G's rows.
     """
     if x.requires_grad:
-        x._accumulate((grad_rows @ weight.data.T).reshape(x.shape), fresh=True)
+        x._accumulate(matmul(grad_rows, weight.data.T).reshape(x.shape), fresh=True)
     if weight.requires_grad:
         rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
-        weight._accumulate(rows.T @ grad_rows, fresh=True)
+        weight._accumulate(matmul(rows.T, grad_rows), fresh=True)
     if bias is not None and bias.requires_grad:
         bias._accumulate(grad_rows.sum(axis=0), fresh=True)
 
@@ -153,30 +154,43 @@ def layer_norm(x, weight, bias, eps=1e-5):
     of them; xhat * mean(gh * xhat) undoes what moving var does.
     """
     _check_last_axis("layer_norm", x, weight, bias)
-    data = x.data  # (..., C)
-    mu = data.mean(axis=-1, keepdims=True)  # (..., 1)
-    xhat = data - mu  # (..., C), centred now, scaled in place below
-    var = (xhat * xhat).mean(axis=-1, keepdims=True)  # (..., 1)
-    rstd = 1.0 / np.sqrt(var + eps)  # (..., 1)
-    xhat *= rstd  # (..., C)
-    y = xhat * weight.data  # (..., C)
+    rows = x.data.reshape(-1, x.shape[-1])  # (N, C)
+    row_mean = _row_mean_weights(rows)  # (C,)
+    mu = rows @ row_mean  # (N,), a matrix-vector product: several times faster than .mean(-1)
+    xhat = rows - mu[:, None]  # (N, C), centred now, scaled in place below
+    var = (xhat * xhat) @ row_mean  # (N,)
+    rstd = 1.0 / np.sqrt(var + eps)[:, None]  # (N, 1)
+    xhat *= rstd  # (N, C)
+    y = xhat * weight.data  # (N, C)
     y += bias.data
-    out = Tensor._op_result(y, (x, weight, bias), "layer_norm")
+    out = Tensor._op_result(y.reshape(x.shape), (x, weight, bias), "layer_norm")
 
     def _backward(g):  # (..., C)
+        g = g.reshape(rows.shape)  # (N, C)
         if x.requires_grad:
-            gh = g * weight.data  # (..., C)
-            mean_gh = gh.mean(axis=-1, keepdims=True)  # (..., 1)
-            mean_gh_xhat = (gh * xhat).mean(axis=-1, keepdims=True)  # (..., 1)
-            x._accumulate(rstd * (gh - mean_gh - xhat * mean_gh_xhat), fresh=True)
-        rows_g = g.reshape(-1, g.shape[-1])  # (N, C)
-        if weight.requires_grad:
-            weight._accumulate((rows_g * xhat.reshape(rows_g.shape)).sum(axis=0), fresh=True)
-        if bias.requires_grad:
-            bias._accumulate(rows_g.sum(axis=0), fresh=True)
+            gh = g * weight.data  # (N, C)
+            mean_gh = gh @ row_mean  # (N,)
+            mean_gh_xhat = (gh * xhat) @ row_mean  # (N,)
+            gh -= mean_gh[:, None]
+            gh -= xhat * mean_gh_xhat[:, None]
+            gh *= rstd
+            x._accumulate(gh.reshape(x.shape), fresh=True)
+        _sum_rows_into(weight, g * xhat)
+        _sum_rows_into(bias, g)
 
     out._backward = _backward
     return out
+
+
+def _row_mean_weights(rows):
+    """The vector (1/C, ..., 1/C) that averages each row of an (N, C) array by a matrix product."""
+    return np.full(rows.shape[-1], 1.0 / rows.shape[-1], dtype=rows.dtype)
+
+
+def _sum_rows_into(param, grad_rows):
+    """Accumulate the sum of grad_rows' N rows, (N, C) -> (C,), into a per-feature parameter."""
+    if param.requires_grad:
+        param._accumulate(np.ones(len(grad_rows), dtype=grad_rows.dtype) @ grad_rows, fresh=True)
 
 
 def batch_norm(x, weight, bias, running_mean, running_var, training, momentum=0.1, eps=1e-5):

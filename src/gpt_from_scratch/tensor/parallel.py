@@ -1,0 +1,144 @@
+"""Intra-op parallelism: one operation's rows split over a small pool of threads.
+
+numpy releases Python's global interpreter lock inside its loops and its BLAS calls, so Python
+threads that each work on their own block of rows really run at the same time, one per core.
+The engine's large operations (a linear layer, attention, LayerNorm, GELU, the AdamW update)
+call `parallel_for` with a function of a row range; it runs the blocks at once and returns
+when all are done. Every block writes to its own rows, so no two threads touch the same memory.
+
+BLAS libraries have threads of their own, but they parallelise only large matrix products, and
+between products their idle threads keep spinning on the cores our blocks need. So while the
+engine runs more than one thread, it asks BLAS for one (through threadpoolctl) and splits the
+matrix products itself.
+
+>>> out = np.zeros(10)
+>>> def fill(start, stop):
+...     out[start:stop] = np.arange(start, stop)
+>>> parallel_for(fill, 10)
+>>> out.tolist() == list(range(10))
+True
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity mask
+        return os.cpu_count() or 1
+
+
+# The least work worth a thread of its own: about 10 microseconds of one core, roughly what it
+# costs to wake a pool thread and collect its result. In multiply-adds for matrix products, in
+# array entries for elementwise passes (each a few nanoseconds).
+MIN_MULTIPLY_ADDS = 1 << 20
+MIN_ENTRIES = 1 << 15
+
+_num_threads = 1
+_pool: ThreadPoolExecutor | None = None
+_blas_limit = None
+_inside = threading.local()  # set in a block being run, so a nested call runs serially
+
+
+def get_num_threads() -> int:
+    """How many threads one engine operation uses (as torch.get_num_threads)."""
+    return _num_threads
+
+
+def set_num_threads(n: int) -> None:
+    """Use `n` threads per operation (as torch.set_num_threads); 1 runs everything serially.
+
+    With n > 1, BLAS is held to one thread of its own, and it gets its threads back at n = 1.
+    """
+    global _num_threads, _pool, _blas_limit
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
+    if _pool is not None:
+        _pool.shutdown()
+        _pool = None
+    if _blas_limit is not None:
+        _blas_limit.restore_original_limits()
+        _blas_limit = None
+    _num_threads = n
+    if n > 1:
+        _pool = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="engine")
+        _blas_limit = threadpool_limits(limits=1, user_api="blas")
+
+
+def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> None:
+    """Call block(start, stop) on contiguous ranges that together cover range(n), at once.
+
+    Each range holds at least `grain` items, so work too small to share runs in one call. The
+    first range runs on the calling thread; the call returns when every range is done, and an
+    exception raised in any of them is raised here.
+    """
+    parts = min(_num_threads, n // max(grain, 1))
+    if parts <= 1 or getattr(_inside, "active", False):
+        block(0, n)
+        return
+    bounds = [n * i // parts for i in range(parts + 1)]
+    futures = [_pool.submit(_run_inside, block, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+    try:
+        _run_inside(block, bounds[0], bounds[1])
+    finally:
+        errors = [f.exception() for f in futures]  # waits for every block
+    for error in errors:
+        if error is not None:
+            raise error
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for a of 2 or more axes, split over the threads by the rows of a.
+
+    A batch of rows times one matrix, (..., M, K) @ (K, N), is one (rows, K) @ (K, N) product
+    cut into blocks of rows. Two batches of the same shape are cut along their first axis.
+    A product too small to share, or any other broadcast, is a single numpy call.
+    """
+    if b.ndim == 2:
+        rows = a.reshape(-1, a.shape[-1])  # (rows, K), a view when a is contiguous
+        y = np.empty((rows.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+
+        def block(start, stop):
+            np.matmul(rows[start:stop], b, out=y[start:stop])
+
+        parallel_for(block, len(rows), grain=grain(b.shape[0] * b.shape[1]))
+        return y.reshape(*a.shape[:-1], b.shape[1])
+    if a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2]:
+        y = np.empty((*a.shape[:-1], b.shape[-1]), dtype=np.result_type(a, b))
+
+        def batch_block(start, stop):
+            np.matmul(a[start:stop], b[start:stop], out=y[start:stop])
+
+        work = a[0].size * b.shape[-1]  # multiply-adds of one entry of the first axis
+        parallel_for(batch_block, len(a), grain=grain(work))
+        return y
+    return np.matmul(a, b)
+
+
+def grain(work_per_row: int, min_work: int = MIN_MULTIPLY_ADDS) -> int:
+    """The fewest rows worth handing to a thread: enough that their work reaches `min_work`.
+
+    >>> grain(128 * 512), grain(512, MIN_ENTRIES)
+    (16, 64)
+    """
+    return max(1, -(-min_work // max(work_per_row, 1)))
+
+
+def _run_inside(block: Callable[[int, int], None], start: int, stop: int) -> None:
+    _inside.active = True
+    try:
+        block(start, stop)
+    finally:
+        _inside.active = False
+
+
+set_num_threads(_available_cores())

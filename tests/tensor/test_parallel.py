@@ -1,0 +1,182 @@
+"""The engine's thread pool: blocks cover the range once, errors surface, results do not depend
+on the number of threads."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from gpt_from_scratch.tensor import Tensor, get_num_threads, parallel, set_num_threads
+from gpt_from_scratch.tensor import functional as F
+from gpt_from_scratch.tensor.attention import (
+    attention_backward,
+    attention_forward,
+    causal_self_attention,
+    linear_gelu,
+)
+
+
+@pytest.fixture
+def threads():
+    """A function that sets the engine's thread count; the original count is restored after."""
+    before = get_num_threads()
+    yield set_num_threads
+    set_num_threads(before)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every product and elementwise pass counts as worth sharing, so small tests split too."""
+    monkeypatch.setattr(parallel, "MIN_MULTIPLY_ADDS", 1)
+    monkeypatch.setattr(parallel, "MIN_ENTRIES", 1)
+
+
+def blas_threads():
+    return {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 5])
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 100])
+def test_blocks_cover_the_range_exactly_once(threads, n_threads, n):
+    threads(n_threads)
+    hits = np.zeros(n, dtype=int)
+    calls = []
+
+    def block(start, stop):
+        calls.append((start, stop))
+        hits[start:stop] += 1
+
+    parallel.parallel_for(block, n)
+    assert hits.tolist() == [1] * n
+    assert len(calls) == max(1, min(n_threads, n))
+
+
+def test_grain_keeps_small_work_in_one_call(threads):
+    threads(4)
+    calls = []
+    parallel.parallel_for(lambda start, stop: calls.append((start, stop)), 10, grain=6)
+    assert calls == [(0, 10)]
+    calls.clear()
+    parallel.parallel_for(lambda start, stop: calls.append((start, stop)), 12, grain=6)
+    assert sorted(calls) == [(0, 6), (6, 12)]
+
+
+def test_grain_rounds_up():
+    assert parallel.grain(1 << 19) == 2
+    assert parallel.grain(3, min_work=10) == 4
+    assert parallel.grain(0) == parallel.MIN_MULTIPLY_ADDS
+    assert parallel.grain(1 << 30) == 1
+
+
+def test_an_error_in_any_block_is_raised_after_all_blocks_finish(threads):
+    threads(3)
+    finished = []
+
+    def block(start, stop):
+        if start > 0:
+            raise ArithmeticError(f"block {start}")
+        finished.append(start)
+
+    with pytest.raises(ArithmeticError, match="block"):
+        parallel.parallel_for(block, 9)
+    assert finished == [0]
+
+
+def test_a_nested_call_runs_in_its_block_without_deadlock(threads):
+    threads(2)
+    hits = np.zeros((4, 6), dtype=int)
+
+    def outer(start, stop):
+        for row in range(start, stop):
+
+            def inner(a, b, row=row):
+                hits[row, a:b] += 1
+
+            parallel.parallel_for(inner, 6)
+
+    parallel.parallel_for(outer, 4)
+    assert (hits == 1).all()
+
+
+def test_set_num_threads_checks_its_argument(threads):
+    for bad in (0, -1, 1.5, "2", True, None):
+        with pytest.raises(ValueError, match="positive integer"):
+            threads(bad)
+
+
+def test_blas_runs_one_thread_while_the_engine_runs_several(threads):
+    threads(2)
+    assert get_num_threads() == 2
+    assert blas_threads() == {1}
+    threads(1)
+    assert get_num_threads() == 1
+    original = blas_threads()  # BLAS has its own threads back
+    threads(3)
+    assert blas_threads() == {1}
+    threads(1)
+    assert blas_threads() == original
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape",
+    [
+        ((37, 8), (8, 5)),  # rows of a matrix
+        ((3, 11, 8), (8, 5)),  # a batch of rows times one matrix
+        ((6, 4, 9, 8), (6, 4, 8, 7)),  # two batches of one shape
+        ((6, 9, 8), (1, 8, 7)),  # broadcasting: one numpy call
+        ((2, 8), (2, 8, 3)),  # a matrix times a batch: one numpy call
+    ],
+)
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_matmul_equals_numpy(threads, split_everything, a_shape, b_shape, n_threads):
+    threads(n_threads)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    got = parallel.matmul(a, b)
+    expected = np.matmul(a, b)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_on_a_transposed_view(threads, split_everything):
+    threads(2)
+    x = np.random.default_rng(1).standard_normal((40, 6))
+    g = np.random.default_rng(2).standard_normal((40, 3))
+    np.testing.assert_allclose(parallel.matmul(x.T, g), x.T @ g, rtol=1e-12)
+
+
+def engine_results(n_threads, threads):
+    """Forward outputs and gradients of the threaded operations at one thread count."""
+    threads(n_threads)
+    rng = np.random.default_rng(3)
+    x = Tensor(rng.standard_normal((3, 10, 8)), requires_grad=True)
+    w1 = Tensor(rng.standard_normal((8, 24)) * 0.3, requires_grad=True)
+    w2 = Tensor(rng.standard_normal((8, 16)) * 0.3, requires_grad=True)
+    b2 = Tensor(rng.standard_normal(16), requires_grad=True)
+    ln_w, ln_b = Tensor(np.ones(8), requires_grad=True), Tensor(np.zeros(8), requires_grad=True)
+    h = F.layer_norm(x, ln_w, ln_b)
+    attended = causal_self_attention(F.linear(h, w1), n_head=2)  # (3, 10, 8)
+    y = linear_gelu(attended, w2, b2)  # (3, 10, 16)
+    y.backward(rng.standard_normal(y.shape))
+    return [y.data] + [t.grad for t in (x, w1, w2, b2, ln_w, ln_b)]
+
+
+def test_threaded_operations_match_one_thread(threads, split_everything):
+    serial = engine_results(1, threads)
+    for n_threads in (2, 3):
+        for got, expected in zip(engine_results(n_threads, threads), serial, strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_attention_backward_writes_into_given_arrays(threads, split_everything):
+    threads(2)
+    rng = np.random.default_rng(4)
+    q, k, v, g = (rng.standard_normal((4, 2, 5, 3)) for _ in range(4))
+    _, probs = attention_forward(q, k, v)
+    expected = attention_backward(g, q, k, v, probs)
+    packed = np.zeros((3, 2, 4, 5, 3)).transpose(0, 2, 1, 3, 4)  # strided views, as in use
+    outs = tuple(packed)
+    returned = attention_backward(g, q, k, v, probs, out=outs)
+    for got, into, want in zip(returned, outs, expected, strict=True):
+        assert got is into
+        np.testing.assert_allclose(got, want, rtol=1e-12)

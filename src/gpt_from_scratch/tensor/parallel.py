@@ -7,9 +7,9 @@ call `parallel_for` with a function of a row range; it runs the blocks at once a
 when all are done. Every block writes to its own rows, so no two threads touch the same memory.
 
 BLAS libraries have threads of their own, but they parallelise only large matrix products, and
-between products their idle threads keep spinning on the cores our blocks need. So while the
-engine runs more than one thread, it asks BLAS for one (through threadpoolctl) and splits the
-matrix products itself.
+between products their idle threads keep spinning on the cores our blocks need. So the engine
+asks BLAS for one thread (through threadpoolctl) and splits the matrix products itself; with
+`set_num_threads(1)` everything, products included, runs on the calling thread.
 
 >>> out = np.zeros(10)
 >>> def fill(start, stop):
@@ -45,7 +45,6 @@ MIN_ENTRIES = 1 << 15
 
 _num_threads = 1
 _pool: ThreadPoolExecutor | None = None
-_blas_limit = None
 _inside = threading.local()  # set in a block being run, so a nested call runs serially
 
 
@@ -55,23 +54,16 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Use `n` threads per operation (as torch.set_num_threads); 1 runs everything serially.
-
-    With n > 1, BLAS is held to one thread of its own, and it gets its threads back at n = 1.
-    """
-    global _num_threads, _pool, _blas_limit
+    """Use `n` threads per operation (as torch.set_num_threads); 1 runs everything serially."""
+    global _num_threads, _pool
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
     if _pool is not None:
         _pool.shutdown()
         _pool = None
-    if _blas_limit is not None:
-        _blas_limit.restore_original_limits()
-        _blas_limit = None
     _num_threads = n
     if n > 1:
         _pool = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="engine")
-        _blas_limit = threadpool_limits(limits=1, user_api="blas")
 
 
 def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> None:
@@ -141,4 +133,5 @@ def _run_inside(block: Callable[[int, int], None], start: int, stop: int) -> Non
         _inside.active = False
 
 
+threadpool_limits(limits=1, user_api="blas")
 set_num_threads(_available_cores())

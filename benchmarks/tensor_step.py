@@ -6,7 +6,7 @@ Models, the same in both engines (float32, PyTorch's thread count left at its de
 3. A small GPT: token + position embeddings, one Transformer block (LayerNorm, 4-head causal
    self-attention written with plain ops, GELU MLP, residuals), final LayerNorm, a head, and
    cross-entropy; batch 12, context 64, width 128, vocabulary 65.
-The two engines take turns step by step, so both see the same machine load. Prints the median
+The two engines take turns of ten steps, so both see the same machine load. Prints the median
 step time of each (after warm-up) and the ratio ours / torch, both in wall-clock time and in
 process CPU time (all threads). Target: ratio <= 1.3 on every model.
 
@@ -187,21 +187,23 @@ def timed(step):
     return time.perf_counter() - start_wall, time.process_time() - start_cpu
 
 
-def median_times(steps, repeats, warmup=10):
+def median_times(steps, repeats, warmup=10, turn=10):
     """For each step function: median wall-clock and median CPU seconds of one call.
 
-    The steps take turns (ours, torch, ours, torch, ...), so on a shared machine both see the
-    same load at the same moments and their ratio stays meaningful even when the times drift.
-    CPU time counts every thread of the process: the work done. Wall-clock time is what a user
-    waits, including any wait for a free core.
+    The steps take turns of `turn` calls each (ours, torch, ours, torch, ...), so on a shared
+    machine both see the same load and their ratio stays meaningful even when the times drift.
+    Turns of several calls rather than one: an engine's idle threads stay awake for a moment
+    after its last call (PyTorch's OpenMP threads spin, waiting for work), and alternating every
+    call would charge that moment to the other engine. CPU time counts every thread of the
+    process: the work done. Wall-clock time is what a user waits, including any wait for a core.
     """
     for _ in range(warmup):
         for step in steps:
             step()
     samples = [[] for _ in steps]
-    for _ in range(repeats):
+    for _ in range(-(-repeats // turn)):
         for step, sample in zip(steps, samples, strict=True):
-            sample.append(timed(step))
+            sample.extend(timed(step) for _ in range(turn))
     return [
         (statistics.median(w for w, _ in sample), statistics.median(c for _, c in sample))
         for sample in samples

@@ -34,8 +34,8 @@ import math
 import numpy as np
 
 from gpt_from_scratch.tensor import functional as F
-from gpt_from_scratch.tensor.engine import Tensor, gelu_gate, gelu_slope
-from gpt_from_scratch.tensor.parallel import MIN_ENTRIES, grain, parallel_for
+from gpt_from_scratch.tensor.engine import Tensor, gelu_backward, gelu_forward
+from gpt_from_scratch.tensor.parallel import grain, parallel_for
 
 _masks: dict[tuple[int, int], np.ndarray] = {}
 
@@ -243,7 +243,7 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     and most temporaries of a (B, T, 4C) array, the largest activation of the model: the
     arithmetic runs in place, and the backward reuses the gate s.
 
-    Backward, with G = dL/dy: dL/du = G dGELU/du (``gelu_slope``), then the linear layer's
+    Backward, with G = dL/dy: dL/du = G dGELU/du (``gelu_backward``), then the linear layer's
     rules (``functional.linear_backward``).
 
     >>> x = Tensor(np.zeros((2, 3)))
@@ -252,26 +252,12 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     [0.8412, 0.8412, 0.8412, 0.8412]
     """
     u = F.linear_forward(x, weight, bias)  # (N, C_out)
-    s, y = np.empty_like(u), np.empty_like(u)  # (N, C_out) the gate, the output
-
-    def forward_block(start, stop):
-        rows = slice(start, stop)
-        np.multiply(u[rows], gelu_gate(u[rows], out=s[rows]), out=y[rows])
-
-    parallel_for(forward_block, len(u), grain(u.shape[1], MIN_ENTRIES))
+    y, s = gelu_forward(u)  # (N, C_out) each: the output and the gate
     parents = (x, weight) if bias is None else (x, weight, bias)
     out = Tensor._op_result(y.reshape(*x.shape[:-1], -1), parents, "linear_gelu")
 
     def _backward(grad):
-        grad = grad.reshape(u.shape)
-        du = np.empty_like(u)  # (N, C_out), dL/du
-
-        def backward_block(start, stop):
-            rows = slice(start, stop)
-            gelu_slope(u[rows], s[rows], out=du[rows])
-            du[rows] *= grad[rows]
-
-        parallel_for(backward_block, len(u), grain(u.shape[1], MIN_ENTRIES))
+        du = gelu_backward(u, s, grad.reshape(u.shape))  # (N, C_out), dL/du
         F.linear_backward(du, x, weight, bias)
 
     out._backward = _backward

@@ -1,6 +1,10 @@
 """The engine's thread pool: blocks cover the range once, errors surface, results do not depend
 on the number of threads."""
 
+import os
+import signal
+import time
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
@@ -95,6 +99,31 @@ def test_a_nested_call_runs_in_its_block_without_deadlock(threads):
 
     parallel.parallel_for(outer, 4)
     assert (hits == 1).all()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_runs_parallel_work_with_a_pool_of_its_own(threads):
+    threads(2)
+    parallel.parallel_for(lambda start, stop: None, 10)  # the parent's pool now has a thread
+    pid = os.fork()
+    if pid == 0:  # the child: without a pool of its own this would wait forever
+        hits = np.zeros(10, dtype=int)
+
+        def block(start, stop):
+            hits[start:stop] += 1
+
+        parallel.parallel_for(block, 10)
+        os._exit(0 if (hits == 1).all() else 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child's parallel_for did not return within 30 s")
 
 
 def test_set_num_threads_checks_its_argument(threads):

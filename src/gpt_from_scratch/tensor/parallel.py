@@ -44,7 +44,7 @@ MIN_MULTIPLY_ADDS = 1 << 20
 MIN_ENTRIES = 1 << 15
 
 _num_threads = 1
-_pool: ThreadPoolExecutor | None = None
+_pool: ThreadPoolExecutor | None = None  # made at the first parallel call
 _inside = threading.local()  # set in a block being run, so a nested call runs serially
 
 
@@ -62,8 +62,19 @@ def set_num_threads(n: int) -> None:
         _pool.shutdown()
         _pool = None
     _num_threads = n
-    if n > 1:
-        _pool = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="engine")
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_num_threads - 1, thread_name_prefix="engine")
+    return _pool
+
+
+def _forget_pool_in_child() -> None:
+    """A forked child has none of its parent's threads: it makes a pool of its own when needed."""
+    global _pool
+    _pool = None
 
 
 def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> None:
@@ -78,7 +89,8 @@ def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> N
         block(0, n)
         return
     bounds = [n * i // parts for i in range(parts + 1)]
-    futures = [_pool.submit(_run_inside, block, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+    pool = _get_pool()
+    futures = [pool.submit(_run_inside, block, bounds[i], bounds[i + 1]) for i in range(1, parts)]
     try:
         _run_inside(block, bounds[0], bounds[1])
     finally:
@@ -135,3 +147,5 @@ def _run_inside(block: Callable[[int, int], None], start: int, stop: int) -> Non
 
 threadpool_limits(limits=1, user_api="blas")
 set_num_threads(_available_cores())
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)

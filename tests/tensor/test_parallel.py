@@ -203,3 +203,19 @@ def test_attention_backward_writes_into_given_arrays(threads, split_everything):
     for got, into, want in zip(returned, outs, expected, strict=True):
         assert got is into
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_attention_on_one_sequence_equals_a_batch_of_one(threads, split_everything):
+    threads(2)
+    rng = np.random.default_rng(5)
+    q, k, v, g = (rng.standard_normal((6, 4)) for _ in range(4))
+    y, probs = attention_forward(q, k, v)
+    y_batched, probs_batched = attention_forward(q[None], k[None], v[None])
+    np.testing.assert_array_equal(y, y_batched[0])
+    np.testing.assert_array_equal(probs, probs_batched[0])
+    outs = tuple(np.empty((6, 4)) for _ in range(3))
+    grads = attention_backward(g, q, k, v, probs, out=outs)
+    batched = attention_backward(g[None], q[None], k[None], v[None], probs[None])
+    for got, into, want in zip(grads, outs, batched, strict=True):
+        assert got is into
+        np.testing.assert_array_equal(got, want[0])

@@ -18,7 +18,8 @@ Backward, given G = dL/dY:
     dQ = s dS K,      dK = s dS^T Q
 
 Masked entries have P = 0, so dS is 0 there and the future gets no gradient, as it should.
-Every product is batched over (B, nh) by numpy's matmul.
+Every product is batched over (B, nh) by numpy's matmul, and blocks of the batch run on the
+engine's threads at once.
 
 >>> import numpy as np
 >>> from gpt_from_scratch.tensor import Tensor
@@ -79,15 +80,17 @@ def causal_bias(t_query: int, t_key: int, dtype) -> np.ndarray:
 def attention_forward(
     q: np.ndarray, k: np.ndarray, v: np.ndarray, is_causal: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The numpy forward: returns (Y, P). q is (B, ..., Tq, hs), k and v are (B, ..., Tk, hs).
+    """The numpy forward: returns (Y, P). q is (..., Tq, hs), k and v are (..., Tk, hs).
 
-    The batch is split over the engine's threads: each block of sequences is independent.
+    The first axis, the batch, is split over the engine's threads: its sequences are independent.
     """
+    if q.ndim < 3:  # one sequence: give it a batch axis of one
+        return tuple(a[0] for a in attention_forward(q[None], k[None], v[None], is_causal))
     y = np.empty(q.shape, dtype=q.dtype)  # (B, ..., Tq, hs)
     probs = np.empty((*q.shape[:-1], k.shape[-2]), dtype=q.dtype)  # (B, ..., Tq, Tk)
 
     def block(start, stop):
-        _attention_forward_block(
+        attention_forward_block(
             q[start:stop], k[start:stop], v[start:stop], is_causal, y[start:stop], probs[start:stop]
         )
 
@@ -96,7 +99,8 @@ def attention_forward(
     return y, probs
 
 
-def _attention_forward_block(q, k, v, is_causal, y, probs):
+def attention_forward_block(q, k, v, is_causal, y, probs):
+    """Y and P of a block of sequences, written into ``y`` and ``probs``: the forward's math."""
     scale = 1.0 / math.sqrt(q.shape[-1])
     scores = np.matmul(q, np.swapaxes(k, -1, -2), out=probs)  # (..., Tq, Tk)
     scores *= scale
@@ -120,11 +124,16 @@ def attention_backward(
 
     They are new arrays, or written into the three arrays of ``out`` (views are fine).
     """
+    if q.ndim < 3:  # one sequence: give it a batch axis of one
+        outs = None if out is None else tuple(a[None] for a in out)
+        batched = (a[None] for a in (grad, q, k, v, probs))
+        grads = attention_backward(*batched, out=outs)
+        return out if out is not None else tuple(a[0] for a in grads)
     dq, dk, dv = out if out is not None else (np.empty_like(q), np.empty_like(k), np.empty_like(v))
 
     def block(start, stop):
         rows = slice(start, stop)
-        _attention_backward_block(
+        attention_backward_block(
             grad[rows], q[rows], k[rows], v[rows], probs[rows], dq[rows], dk[rows], dv[rows]
         )
 
@@ -133,7 +142,8 @@ def attention_backward(
     return dq, dk, dv
 
 
-def _attention_backward_block(grad, q, k, v, probs, dq, dk, dv):
+def attention_backward_block(grad, q, k, v, probs, dq, dk, dv):
+    """dQ, dK, dV of a block of sequences, written into ``dq``, ``dk``, ``dv``: the backward."""
     scale = 1.0 / math.sqrt(q.shape[-1])
     np.matmul(np.swapaxes(probs, -1, -2), grad, out=dv)  # (..., Tk, hs)
     dp = np.matmul(grad, np.swapaxes(v, -1, -2))  # (..., Tq, Tk)

@@ -2,9 +2,11 @@
 
 numpy releases Python's global interpreter lock inside its loops and its BLAS calls, so Python
 threads that each work on their own block of rows really run at the same time, one per core.
-The engine's large operations (a linear layer, attention, LayerNorm, GELU, the AdamW update)
-call `parallel_for` with a function of a row range; it runs the blocks at once and returns
-when all are done. Every block writes to its own rows, so no two threads touch the same memory.
+The engine's large operations (matrix products, attention, GELU) call `parallel_for` with a
+function of a row range; it runs the blocks at once and returns when all are done. Operations
+made of many short numpy calls (LayerNorm, the AdamW update) stay serial: between calls each
+thread must take the lock back, and those handovers cost more than the calls save. Every block
+writes to its own rows, so no two threads touch the same memory.
 
 BLAS libraries have threads of their own, but they parallelise only large matrix products, and
 between products their idle threads keep spinning on the cores our blocks need. So the engine
@@ -37,7 +39,7 @@ def _available_cores() -> int:
         return os.cpu_count() or 1
 
 
-# The least work worth a thread of its own: about 10 microseconds of one core, roughly what it
+# The least work worth a thread of its own: some 20 microseconds of one core, about what it
 # costs to wake a pool thread and collect its result. In multiply-adds for matrix products, in
 # array entries for elementwise passes (each a few nanoseconds).
 MIN_MULTIPLY_ADDS = 1 << 20

@@ -429,7 +429,7 @@ class Tensor:
                     g = grad.reshape(-1, grad.shape[-1])  # (M, N)
                     other._accumulate(matmul(a.T, g), fresh=True)
                 else:
-                    other._accumulate(np.matmul(np.swapaxes(self.data, -1, -2), grad), fresh=True)
+                    other._accumulate(matmul(np.swapaxes(self.data, -1, -2), grad), fresh=True)
 
         out._backward = _backward
         return out

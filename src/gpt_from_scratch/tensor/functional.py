@@ -155,7 +155,7 @@ def layer_norm(x, weight, bias, eps=1e-5):
     """
     _check_last_axis("layer_norm", x, weight, bias)
     rows = x.data.reshape(-1, x.shape[-1])  # (N, C)
-    row_mean = _row_mean_weights(rows)  # (C,)
+    row_mean = np.full(rows.shape[1], 1.0 / rows.shape[1], dtype=rows.dtype)  # (C,) of 1/C
     mu = rows @ row_mean  # (N,), a matrix-vector product: several times faster than .mean(-1)
     xhat = rows - mu[:, None]  # (N, C), centred now, scaled in place below
     var = (xhat * xhat) @ row_mean  # (N,)
@@ -175,22 +175,14 @@ def layer_norm(x, weight, bias, eps=1e-5):
             gh -= xhat * mean_gh_xhat[:, None]
             gh *= rstd
             x._accumulate(gh.reshape(x.shape), fresh=True)
-        _sum_rows_into(weight, g * xhat)
-        _sum_rows_into(bias, g)
+        ones = np.ones(len(g), dtype=g.dtype)  # sums the N rows by a matrix-vector product
+        if weight.requires_grad:
+            weight._accumulate(ones @ (g * xhat), fresh=True)
+        if bias.requires_grad:
+            bias._accumulate(ones @ g, fresh=True)
 
     out._backward = _backward
     return out
-
-
-def _row_mean_weights(rows):
-    """The vector (1/C, ..., 1/C) that averages each row of an (N, C) array by a matrix product."""
-    return np.full(rows.shape[-1], 1.0 / rows.shape[-1], dtype=rows.dtype)
-
-
-def _sum_rows_into(param, grad_rows):
-    """Accumulate the sum of grad_rows' N rows, (N, C) -> (C,), into a per-feature parameter."""
-    if param.requires_grad:
-        param._accumulate(np.ones(len(grad_rows), dtype=grad_rows.dtype) @ grad_rows, fresh=True)
 
 
 def batch_norm(x, weight, bias, running_mean, running_var, training, momentum=0.1, eps=1e-5):

@@ -3,6 +3,7 @@ on the number of threads."""
 
 import os
 import signal
+import threading
 import time
 
 import numpy as np
@@ -99,6 +100,74 @@ def test_a_nested_call_runs_in_its_block_without_deadlock(threads):
 
     parallel.parallel_for(outer, 4)
     assert (hits == 1).all()
+
+
+def test_the_workers_run_again_after_a_block_raised(threads):
+    threads(2)
+
+    def failing(start, stop):
+        raise KeyError(start)
+
+    with pytest.raises(KeyError):
+        parallel.parallel_for(failing, 4)
+    hits = np.zeros(4, dtype=int)
+
+    def block(start, stop):
+        hits[start:stop] += 1
+
+    parallel.parallel_for(block, 4)
+    assert hits.tolist() == [1, 1, 1, 1]
+
+
+def test_calls_from_two_program_threads_both_cover_their_ranges(threads):
+    threads(2)
+    hits = np.zeros((2, 1000), dtype=int)
+
+    def run(row):
+        for _ in range(50):
+
+            def block(start, stop):
+                hits[row, start:stop] += 1
+
+            parallel.parallel_for(block, 1000)
+
+    others = [threading.Thread(target=run, args=(row,)) for row in range(2)]
+    for thread in others:
+        thread.start()
+    for thread in others:
+        thread.join()
+    assert (hits == 50).all()
+
+
+def engine_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("engine-")]
+
+
+def test_set_num_threads_stops_the_old_workers(threads):
+    threads(3)
+    parallel.parallel_for(lambda start, stop: None, 3)
+    assert len(engine_threads()) == 2
+    threads(2)
+    parallel.parallel_for(lambda start, stop: None, 2)
+    deadline = time.monotonic() + 10
+    while len(engine_threads()) > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(engine_threads()) == 1
+
+
+def test_set_num_threads_inside_a_block_is_an_error(threads):
+    threads(2)
+    errors = []
+
+    def block(start, stop):
+        try:
+            set_num_threads(1)
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    parallel.parallel_for(block, 2)
+    assert len(errors) == 2 and "inside a parallel block" in errors[0]
+    assert get_num_threads() == 2
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -39,15 +38,60 @@ def _available_cores() -> int:
         return os.cpu_count() or 1
 
 
-# The least work worth a thread of its own: some 20 microseconds of one core, about what it
-# costs to wake a pool thread and collect its result. In multiply-adds for matrix products, in
-# array entries for elementwise passes (each a few nanoseconds).
+# The least work worth a thread of its own: some 20 microseconds of one core, in multiply-adds
+# for matrix products and in array entries for elementwise passes (each a few nanoseconds).
+# Waking a sleeping worker and hearing back from it takes longer, 50 to 100 microseconds on a
+# virtual machine, but the caller computes meanwhile, and on the GPT a larger grain was slower.
 MIN_MULTIPLY_ADDS = 1 << 20
 MIN_ENTRIES = 1 << 15
 
 _num_threads = 1
-_pool: ThreadPoolExecutor | None = None  # made at the first parallel call
+_workers: list[_Worker] = []  # made at the first parallel call
+_in_use = threading.Lock()  # held while a parallel_for hands blocks to the workers
 _inside = threading.local()  # set in a block being run, so a nested call runs serially
+
+
+class _Worker:
+    """A pool thread that runs one block at a time, handed over through two locks.
+
+    A bare lock is the cheapest way to wake a sleeping thread and to hear back from it: a
+    concurrent.futures pool adds a queue, a future and a condition variable to every block,
+    which measured some 20 microseconds more per hand-over.
+    """
+
+    def __init__(self, name: str):
+        self.go = threading.Lock()  # released by the caller: a task is ready
+        self.done = threading.Lock()  # released by the worker: the task is finished
+        self.go.acquire()
+        self.done.acquire()
+        self.task: tuple[Callable[[int, int], None], int, int] | None = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self.go.acquire()
+            if self.task is None:  # asked to stop
+                return
+            try:
+                _run_inside(*self.task)
+            except BaseException as error:  # handed to the caller, raised there
+                self.error = error
+            self.done.release()
+
+    def start(self, block: Callable[[int, int], None], start: int, stop: int) -> None:
+        self.task, self.error = (block, start, stop), None
+        self.go.release()
+
+    def wait(self) -> BaseException | None:
+        """Block until the task is finished; the error it raised, if any."""
+        self.done.acquire()
+        self.task = None
+        return self.error
+
+    def stop(self) -> None:
+        self.task = None
+        self.go.release()
 
 
 def get_num_threads() -> int:
@@ -57,26 +101,30 @@ def get_num_threads() -> int:
 
 def set_num_threads(n: int) -> None:
     """Use `n` threads per operation (as torch.set_num_threads); 1 runs everything serially."""
-    global _num_threads, _pool
+    global _num_threads, _workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
-    if _pool is not None:
-        _pool.shutdown()
-        _pool = None
-    _num_threads = n
+    if getattr(_inside, "active", False):
+        raise RuntimeError("set_num_threads: cannot be called inside a parallel block")
+    with _in_use:  # waits for a parallel_for of another thread to finish
+        for worker in _workers:
+            worker.stop()
+        _workers = []
+        _num_threads = n
 
 
-def _get_pool() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_num_threads - 1, thread_name_prefix="engine")
-    return _pool
+def _get_workers() -> list[_Worker]:
+    global _workers
+    if not _workers:
+        _workers = [_Worker(f"engine-{i}") for i in range(1, _num_threads)]
+    return _workers
 
 
-def _forget_pool_in_child() -> None:
-    """A forked child has none of its parent's threads: it makes a pool of its own when needed."""
-    global _pool
-    _pool = None
+def _forget_workers_in_child() -> None:
+    """A forked child has none of its parent's threads: it starts workers of its own when needed."""
+    global _workers, _in_use
+    _workers = []
+    _in_use = threading.Lock()  # the parent may have held it while forking
 
 
 def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> None:
@@ -84,19 +132,24 @@ def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> N
 
     Each range holds at least `grain` items, so work too small to share runs in one call. The
     first range runs on the calling thread; the call returns when every range is done, and an
-    exception raised in any of them is raised here.
+    exception raised in any of them is raised here. A call made while the workers are busy (in
+    a block, or from a second thread of the program) runs serially.
     """
     parts = min(_num_threads, n // max(grain, 1))
-    if parts <= 1 or getattr(_inside, "active", False):
+    if parts <= 1 or getattr(_inside, "active", False) or not _in_use.acquire(blocking=False):
         block(0, n)
         return
-    bounds = [n * i // parts for i in range(parts + 1)]
-    pool = _get_pool()
-    futures = [pool.submit(_run_inside, block, bounds[i], bounds[i + 1]) for i in range(1, parts)]
     try:
-        _run_inside(block, bounds[0], bounds[1])
+        bounds = [n * i // parts for i in range(parts + 1)]
+        workers = _get_workers()[: parts - 1]
+        for i, worker in enumerate(workers, start=1):
+            worker.start(block, bounds[i], bounds[i + 1])
+        try:
+            _run_inside(block, bounds[0], bounds[1])
+        finally:
+            errors = [worker.wait() for worker in workers]  # waits for every block
     finally:
-        errors = [f.exception() for f in futures]  # waits for every block
+        _in_use.release()
     for error in errors:
         if error is not None:
             raise error
@@ -150,4 +203,4 @@ def _run_inside(block: Callable[[int, int], None], start: int, stop: int) -> Non
 threadpool_limits(limits=1, user_api="blas")
 set_num_threads(_available_cores())
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_in_child)
+    os.register_at_fork(after_in_child=_forget_workers_in_child)

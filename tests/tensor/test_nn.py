@@ -85,6 +85,20 @@ def test_fused_linear_equals_matmul_plus_bias():
         np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
+@pytest.mark.parametrize("frozen", ["input", "weight"])
+def test_fused_linear_leaves_a_tensor_without_grad_alone(frozen):
+    x = Tensor(rand(2, 3, 4), requires_grad=frozen != "input")
+    w = Tensor(rand(4, 5, seed=1), requires_grad=frozen != "weight")
+    g = rand(2, 3, 5, seed=2)
+    F.linear(x, w).backward(g)
+    if frozen == "input":
+        assert x.grad is None
+        np.testing.assert_allclose(w.grad, x.data.reshape(6, 4).T @ g.reshape(6, 5), atol=1e-5)
+    else:
+        assert w.grad is None
+        np.testing.assert_allclose(x.grad, g @ w.data.T, atol=1e-5)
+
+
 def test_linear_of_the_wrong_width_names_both_shapes():
     with pytest.raises(ValueError, match=r"input of shape \(2, 3\).*weight of shape \(4, 5\)"):
         nn.Linear(4, 5)(Tensor(np.ones((2, 3))))

@@ -237,6 +237,49 @@ def test_matmul_on_a_transposed_view(threads, split_everything):
     np.testing.assert_allclose(parallel.matmul(x.T, g), x.T @ g, rtol=1e-12)
 
 
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_matmuls_computes_every_product_in_one_region(
+    threads, split_everything, monkeypatch, n_threads
+):
+    threads(n_threads)
+    rng = np.random.default_rng(3)
+    g = rng.standard_normal((4, 5, 7))  # products of different row counts, one of them batched
+    w = rng.standard_normal((6, 7))
+    x = rng.standard_normal((20, 6))
+    regions, blocks = [], []
+    real_parallel_for = parallel.parallel_for
+
+    def recording_parallel_for(block, n, grain=1):
+        regions.append(n)
+
+        def recorded(start, stop):
+            blocks.append((start, stop))
+            block(start, stop)
+
+        real_parallel_for(recorded, n, grain)
+
+    monkeypatch.setattr(parallel, "parallel_for", recording_parallel_for)
+    dx, dw = parallel.matmuls((g, w.T), (x.T, g.reshape(20, 7)))
+    np.testing.assert_allclose(dx, g @ w.T, rtol=1e-12)
+    np.testing.assert_allclose(dw, x.T @ g.reshape(20, 7), rtol=1e-12)
+    assert dx.shape == (4, 5, 6) and dw.shape == (6, 7)
+    assert regions == [n_threads]  # one hand-over for both products
+    assert sorted(blocks) == [(i, i + 1) for i in range(n_threads)]
+
+
+def test_matmuls_keeps_small_products_on_the_calling_thread(threads, monkeypatch):
+    threads(2)
+    regions = []
+
+    def recording_parallel_for(block, n, grain=1):
+        regions.append(n)
+        block(0, n)
+
+    monkeypatch.setattr(parallel, "parallel_for", recording_parallel_for)
+    (y,) = parallel.matmuls((np.ones((32, 27)), np.ones((27, 10))))
+    assert regions == [1] and (y == 27).all()
+
+
 def engine_results(n_threads, threads):
     """Forward outputs and gradients of the threaded operations at one thread count."""
     threads(n_threads)

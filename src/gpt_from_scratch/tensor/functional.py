@@ -14,7 +14,7 @@ batch norm below.
 import numpy as np
 
 from gpt_from_scratch.tensor.engine import Tensor, rng
-from gpt_from_scratch.tensor.parallel import matmul
+from gpt_from_scratch.tensor.parallel import matmul, matmuls
 
 
 def softmax(x, axis=-1):
@@ -77,11 +77,15 @@ def linear_backward(grad_rows, x, weight, bias):
 
     dL/dx = G W^T,   dL/dW = x^T G,   dL/db = the sum of G's rows.
     """
+    rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
+    wanted = []  # (tensor, a, b): the tensor's gradient is a @ b
     if x.requires_grad:
-        x._accumulate(matmul(grad_rows, weight.data.T).reshape(x.shape), fresh=True)
+        wanted.append((x, grad_rows, weight.data.T))
     if weight.requires_grad:
-        rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
-        weight._accumulate(matmul(rows.T, grad_rows), fresh=True)
+        wanted.append((weight, rows.T, grad_rows))
+    grads = matmuls(*[(a, b) for _, a, b in wanted])  # both products in one parallel region
+    for (tensor, _, _), grad in zip(wanted, grads, strict=True):
+        tensor._accumulate(grad.reshape(tensor.shape), fresh=True)
     if bias is not None and bias.requires_grad:
         bias._accumulate(grad_rows.sum(axis=0), fresh=True)
 

@@ -163,14 +163,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     A product too small to share, or any other broadcast, is a single numpy call.
     """
     if b.ndim == 2:
-        rows = a.reshape(-1, a.shape[-1])  # (rows, K), a view when a is contiguous
-        y = np.empty((rows.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-
-        def block(start, stop):
-            np.matmul(rows[start:stop], b, out=y[start:stop])
-
-        parallel_for(block, len(rows), grain=grain(b.shape[0] * b.shape[1]))
-        return y.reshape(*a.shape[:-1], b.shape[1])
+        return matmuls((a, b))[0]
     if a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2]:
         y = np.empty((*a.shape[:-1], b.shape[-1]), dtype=np.result_type(a, b))
 
@@ -181,6 +174,31 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         parallel_for(batch_block, len(a), grain=grain(work))
         return y
     return np.matmul(a, b)
+
+
+def matmuls(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """[a @ b for a, b in pairs], each b a matrix, computed in one parallel region.
+
+    Every thread computes the same share of the rows of every product, so a layer's backward
+    pass, dL/dx and dL/dW, hands work to the other threads once instead of twice.
+    """
+    products = []  # (rows of a, b, rows of a @ b) for each pair
+    for a, b in pairs:
+        rows = a.reshape(-1, a.shape[-1])  # (M, K), a view when a is contiguous
+        products.append((rows, b, np.empty((len(rows), b.shape[1]), np.result_type(a, b))))
+    work = sum(rows.size * b.shape[1] for rows, b, _ in products)  # multiply-adds
+    parts = max(1, min(_num_threads, work // MIN_MULTIPLY_ADDS))
+
+    def block(start, stop):  # parts [start, stop) of every product
+        for rows, b, y in products:
+            first, last = len(rows) * start // parts, len(rows) * stop // parts
+            np.matmul(rows[first:last], b, out=y[first:last])
+
+    parallel_for(block, parts)
+    return [
+        y.reshape(*a.shape[:-1], y.shape[1])
+        for (a, _), (_, _, y) in zip(pairs, products, strict=True)
+    ]
 
 
 def grain(work_per_row: int, min_work: int = MIN_MULTIPLY_ADDS) -> int:

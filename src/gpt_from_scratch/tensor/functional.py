@@ -75,7 +75,7 @@ def linear_forward(x, weight, bias):
 def linear_backward(grad_rows, x, weight, bias):
     """Push G = dL/dy, (N, fan_out), of y = x W + b back into x, W and b:
 
-    dL/dx = G W^T,   dL/dW = x^T G,   dL/db = the sum of G's rows.
+    dL/dx = G W^T,   dL/dW = x^T G,   dL/db = G^T 1 (the sum of G's rows).
     """
     rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
     wanted = []  # (tensor, a, b): the tensor's gradient is a @ b
@@ -83,11 +83,11 @@ def linear_backward(grad_rows, x, weight, bias):
         wanted.append((x, grad_rows, weight.data.T))
     if weight.requires_grad:
         wanted.append((weight, rows.T, grad_rows))
-    grads = matmuls(*[(a, b) for _, a, b in wanted])  # both products in one parallel region
+    if bias is not None and bias.requires_grad:
+        wanted.append((bias, grad_rows.T, np.ones((len(rows), 1), grad_rows.dtype)))
+    grads = matmuls(*[(a, b) for _, a, b in wanted])  # all in one parallel region
     for (tensor, _, _), grad in zip(wanted, grads, strict=True):
         tensor._accumulate(grad.reshape(tensor.shape), fresh=True)
-    if bias is not None and bias.requires_grad:
-        bias._accumulate(grad_rows.sum(axis=0), fresh=True)
 
 
 def _targets_array(targets, n, num_classes, ignore_index):

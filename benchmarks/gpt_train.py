@@ -156,15 +156,16 @@ def main() -> None:
             torch.set_num_threads(args.threads)
     theirs = torch_step_function(torch, x, y) if torch is not None else None
     best = {"engine": 0.0, "torch": 0.0}
+    peak = 0.0
     for step in (ours, theirs):  # warm up: first-call allocations, caches
         if step is not None:
             for _ in range(3):
                 step()
-    for _ in range(args.rounds):  # alternate, so that a load spike hurts both alike
+    for _ in range(args.rounds):  # alternate, so that a load spike hurts all three alike
         best["engine"] = max(best["engine"], iterations_per_second(ours, args.iters))
         if theirs is not None:
             best["torch"] = max(best["torch"], iterations_per_second(theirs, args.iters))
-    peak = peak_flops(get_num_threads())
+        peak = max(peak, peak_flops(get_num_threads(), repeats=2))
     flops = model_flops_per_iteration(CONFIG, num_params)
     threads = args.threads if args.threads is not None else "default"
     print(

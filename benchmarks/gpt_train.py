@@ -26,11 +26,10 @@ if args.threads is not None:  # must be set before numpy loads OpenBLAS
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from gpt_from_scratch.gpt import GPT, GPTConfig  # noqa: E402
+from gpt_from_scratch.gpt import GPT, GPTConfig, train_step  # noqa: E402
 from gpt_from_scratch.tensor import (  # noqa: E402
     get_num_threads,
     manual_seed,
-    optim,
     set_num_threads,
 )
 
@@ -68,11 +67,7 @@ def engine_step_function(x, y):
     optimizer = model.configure_optimizer(lr=1e-3, weight_decay=0.1)
 
     def step():
-        _, loss = model(x, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optim.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        train_step(model, optimizer, x, y, grad_clip=1.0)
 
     return step, model.num_parameters()
 

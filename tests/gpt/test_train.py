@@ -16,6 +16,7 @@ from gpt_from_scratch.gpt import (
     load_model,
     sample_text,
     train,
+    train_step,
     train_val_split,
 )
 from gpt_from_scratch.gpt.__main__ import main
@@ -67,6 +68,21 @@ def test_tiny_model_memorises_a_short_text():
     history = train(model, data, data, config)
     assert history.evals[-1][2] < 0.3 < np.log(vocab.size)
     assert sample_text(model, vocab, "To be, or", 33, top_k=1) == TEXT[:42]
+
+
+def test_train_step_returns_the_loss_before_its_update_and_clips_the_gradients():
+    model, _, data = tiny_setup()
+    x, y = get_batch(data, 8, 4, np.random.default_rng(0))
+    optimizer = model.configure_optimizer(lr=1e-2, weight_decay=0.0)
+    before = {name: p.data.copy() for name, p in model.named_parameters()}
+    _, loss = model(x, y)
+    clip = 1e-3  # far below the gradients' norm at initialisation
+    assert train_step(model, optimizer, x, y, grad_clip=clip) == pytest.approx(loss.item())
+    norm = np.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in model.parameters()))
+    assert norm == pytest.approx(clip, rel=1e-3)
+    assert any(not np.array_equal(p.data, before[name]) for name, p in model.named_parameters())
+    losses = [train_step(model, optimizer, x, y, grad_clip=1.0) for _ in range(20)]
+    assert losses[-1] < loss.item() - 0.5  # the same batch, fitted
 
 
 def test_resume_continues_exactly(tmp_path):

@@ -7,7 +7,14 @@ from gpt_from_scratch.gpt.config import GPTConfig
 from gpt_from_scratch.gpt.data import CharVocab, encode_text, get_batch, train_val_split
 from gpt_from_scratch.gpt.generate import generate, sample_next, sample_text
 from gpt_from_scratch.gpt.model import GPT, BigramLanguageModel
-from gpt_from_scratch.gpt.train import History, TrainConfig, estimate_loss, load_model, train
+from gpt_from_scratch.gpt.train import (
+    History,
+    TrainConfig,
+    estimate_loss,
+    load_model,
+    train,
+    train_step,
+)
 
 __all__ = [
     "GPT",
@@ -24,5 +31,6 @@ __all__ = [
     "sample_next",
     "sample_text",
     "train",
+    "train_step",
     "train_val_split",
 ]

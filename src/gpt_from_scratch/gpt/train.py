@@ -92,6 +92,17 @@ def estimate_loss(model, data: np.ndarray, batch_size: int, iters: int, seed: in
     return float(np.mean(losses))
 
 
+def train_step(model, optimizer, x: np.ndarray, y: np.ndarray, grad_clip: float) -> float:
+    """One step: the loss on the batch (x, y), its gradients clipped to norm ``grad_clip``, and
+    the optimizer's update. Returns the loss."""
+    _, loss = model(x, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optim.clip_grad_norm_(optimizer.parameters(), grad_clip)
+    optimizer.step()
+    return loss.item()
+
+
 def train(
     model,
     train_data: np.ndarray,
@@ -128,12 +139,7 @@ def train(
             train_data, model.block_size, config.batch_size, batch_rng(config.seed, step)
         )
         optimizer.lr = config.lr_at(step)
-        _, loss = model(x, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optim.clip_grad_norm_(optimizer.parameters(), config.grad_clip)
-        optimizer.step()
-        history.loss.append(loss.item())
+        history.loss.append(train_step(model, optimizer, x, y, config.grad_clip))
         done = step + 1
         if done % config.eval_interval == 0 or done == config.max_iters:
             train_loss, val_loss = (

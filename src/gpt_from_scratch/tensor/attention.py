@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from gpt_from_scratch.tensor import functional as F
-from gpt_from_scratch.tensor.engine import Tensor, gelu_backward, gelu_forward
+from gpt_from_scratch.tensor.engine import Tensor, gelu_backward, gelu_gate
 from gpt_from_scratch.tensor.parallel import grain, parallel_for
 
 _masks: dict[tuple[int, int], np.ndarray] = {}
@@ -261,8 +261,16 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     >>> [round(float(v), 4) for v in linear_gelu(x, w, b).data[0]]  # GELU(1) = 0.8412
     [0.8412, 0.8412, 0.8412, 0.8412]
     """
-    u = F.linear_forward(x, weight, bias)  # (N, C_out)
-    y, s = gelu_forward(u)  # (N, C_out) each: the output and the gate
+    F.check_linear_shapes(x, weight)
+    shape = (x.data.size // x.shape[-1], weight.shape[1])  # (N, C_out)
+    dtype = np.result_type(x.data, weight.data)
+    y, s = np.empty(shape, dtype), np.empty(shape, dtype)  # the output and the gate
+
+    def gelu_rows(u, start, stop):  # on the thread that just computed these rows of u
+        rows = slice(start, stop)
+        np.multiply(u[rows], gelu_gate(u[rows], out=s[rows]), out=y[rows])
+
+    u = F.linear_forward(x, weight, bias, then=gelu_rows)  # (N, C_out)
     parents = (x, weight) if bias is None else (x, weight, bias)
     out = Tensor._op_result(y.reshape(*x.shape[:-1], -1), parents, "linear_gelu")
 

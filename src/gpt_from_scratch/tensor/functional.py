@@ -14,7 +14,7 @@ batch norm below.
 import numpy as np
 
 from gpt_from_scratch.tensor.engine import Tensor, rng
-from gpt_from_scratch.tensor.parallel import matmul, matmuls
+from gpt_from_scratch.tensor.parallel import grain, matmuls, parallel_for
 
 
 def softmax(x, axis=-1):
@@ -59,17 +59,35 @@ def linear(x, weight, bias=None):
     return out
 
 
-def linear_forward(x, weight, bias):
-    """x W + b in numpy, over the N rows of x (every axis but the last): (N, fan_out)."""
+def linear_forward(x, weight, bias, then=None):
+    """x W + b in numpy, over the N rows of x (every axis but the last): (N, fan_out).
+
+    The rows are split over the threads. Each thread adds the bias to the rows it computed and,
+    given `then`, calls then(y, start, stop) on them next, while they are still in its cache:
+    this is how a fused layer applies its activation without a parallel region of its own.
+    """
+    check_linear_shapes(x, weight)
+    rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
+    y = np.empty((len(rows), weight.shape[1]), dtype=np.result_type(rows, weight.data))
+
+    def block(start, stop):
+        np.matmul(rows[start:stop], weight.data, out=y[start:stop])
+        if bias is not None:
+            y[start:stop] += bias.data
+        if then is not None:
+            then(y, start, stop)
+
+    parallel_for(block, len(rows), grain=grain(weight.data.size))
+    return y
+
+
+def check_linear_shapes(x, weight):
+    """A clear error when x (..., fan_in) does not fit a weight of shape (fan_in, fan_out)."""
     if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[0]:
         raise ValueError(
             f"linear: input of shape {x.shape} does not fit a weight of shape {weight.shape} "
             "(the input's last dimension must equal the weight's first)"
         )
-    y = matmul(x.data.reshape(-1, x.shape[-1]), weight.data)  # (N, fan_out)
-    if bias is not None:
-        y += bias.data
-    return y
 
 
 def linear_backward(grad_rows, x, weight, bias):

@@ -296,11 +296,27 @@ def engine_results(n_threads, threads):
     return [y.data] + [t.grad for t in (x, w1, w2, b2, ln_w, ln_b)]
 
 
-def test_threaded_operations_match_one_thread(threads, split_everything):
+def test_threaded_operations_match_one_thread(threads, split_everything, monkeypatch):
     serial = engine_results(1, threads)
+    shared = set()  # the operations whose blocks reached a worker
+    run_inside = parallel._run_inside
+
+    def recording_run_inside(block, start, stop):
+        if start > 0:
+            shared.add(block.__qualname__.split(".<locals>")[0])
+        run_inside(block, start, stop)
+
+    monkeypatch.setattr(parallel, "_run_inside", recording_run_inside)
     for n_threads in (2, 3):
         for got, expected in zip(engine_results(n_threads, threads), serial, strict=True):
             np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert {
+        "linear_forward",
+        "matmuls",
+        "attention_forward",
+        "attention_backward",
+        "gelu_backward",
+    } <= shared
 
 
 def test_attention_backward_writes_into_given_arrays(threads, split_everything):

@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from gpt_from_scratch.tensor.parallel import MIN_ENTRIES, matmul, parallel_for
+from gpt_from_scratch.tensor import parallel
+from gpt_from_scratch.tensor.parallel import matmul, parallel_for
 
 DEFAULT_DTYPE = np.float32
 # Below this many multiply-adds (table rows x gradient entries), embedding backward is a
@@ -683,7 +684,7 @@ def gelu_forward(x):
         part = slice(start, stop)
         np.multiply(entries[part], gelu_gate(entries[part], out=gate[part]), out=y[part])
 
-    parallel_for(block, entries.size, grain=MIN_ENTRIES)
+    parallel_for(block, entries.size, grain=parallel.MIN_ENTRIES)
     return y.reshape(x.shape), gate.reshape(x.shape)
 
 
@@ -697,7 +698,7 @@ def gelu_backward(x, s, grad):
         gelu_slope(entries[part], gate[part], out=dx[part])
         dx[part] *= grad[part]
 
-    parallel_for(block, entries.size, grain=MIN_ENTRIES)
+    parallel_for(block, entries.size, grain=parallel.MIN_ENTRIES)
     return dx.reshape(x.shape)
 
 

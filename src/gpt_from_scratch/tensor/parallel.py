@@ -201,12 +201,14 @@ def matmuls(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
     ]
 
 
-def grain(work_per_row: int, min_work: int = MIN_MULTIPLY_ADDS) -> int:
-    """The fewest rows worth handing to a thread: enough that their work reaches `min_work`.
+def grain(work_per_row: int, min_work: int | None = None) -> int:
+    """The fewest rows worth handing to a thread: enough that their work reaches `min_work`
+    (by default MIN_MULTIPLY_ADDS, read at the call, so that tests can lower it).
 
     >>> grain(128 * 512), grain(512, MIN_ENTRIES)
     (16, 64)
     """
+    min_work = MIN_MULTIPLY_ADDS if min_work is None else min_work
     return max(1, -(-min_work // max(work_per_row, 1)))
 
 

@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from gpt_from_scratch.tensor import functional as F
-from gpt_from_scratch.tensor.engine import Tensor, gelu_backward, gelu_gate
+from gpt_from_scratch.tensor.engine import Tensor, gelu_backward, gelu_into
 from gpt_from_scratch.tensor.parallel import grain, parallel_for
 
 _masks: dict[tuple[int, int], np.ndarray] = {}
@@ -267,8 +267,7 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     y, s = np.empty(shape, dtype), np.empty(shape, dtype)  # the output and the gate
 
     def gelu_rows(u, start, stop):  # on the thread that just computed these rows of u
-        rows = slice(start, stop)
-        np.multiply(u[rows], gelu_gate(u[rows], out=s[rows]), out=y[rows])
+        gelu_into(u[start:stop], y[start:stop], s[start:stop])
 
     u = F.linear_forward(x, weight, bias, then=gelu_rows)  # (N, C_out)
     parents = (x, weight) if bias is None else (x, weight, bias)

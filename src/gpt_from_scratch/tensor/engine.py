@@ -682,10 +682,15 @@ def gelu_forward(x):
 
     def block(start, stop):
         part = slice(start, stop)
-        np.multiply(entries[part], gelu_gate(entries[part], out=gate[part]), out=y[part])
+        gelu_into(entries[part], y[part], gate[part])
 
     parallel_for(block, entries.size, grain=parallel.MIN_ENTRIES)
     return y.reshape(x.shape), gate.reshape(x.shape)
+
+
+def gelu_into(x, y, gate):
+    """GELU(x) = x s into y and its gate s into gate, both arrays of x's shape."""
+    np.multiply(x, gelu_gate(x, out=gate), out=y)
 
 
 def gelu_backward(x, s, grad):

@@ -1,17 +1,21 @@
 """Checkpoints that are safe to load and safe to write.
 
-A checkpoint is a folder with two files:
+Every model and command of the book saves and loads through this module. A checkpoint is a
+folder with two files:
 
 - ``model.npz``: named numpy arrays (weights, optimizer state, ...), read with
   ``allow_pickle=False``, so loading a file can never run code;
 - ``meta.json``: everything else, human-readable: the model type, its configuration, the
   vocabulary, the training step, losses.
 
-Both are written to temporary files in the same folder and then renamed over the old ones
-(``os.replace`` is atomic on POSIX), the arrays first and the metadata last. A run killed
-mid-save leaves the previous checkpoint whole: at worst a stray ``*.tmp`` file, never a
-half-written ``model.npz``. The metadata records the SHA-256 of the arrays file it belongs to,
-so a folder whose two files do not belong together is detected on load.
+Both are written with :func:`gpt_from_scratch.files.atomic_write`, the arrays first and the
+metadata last, so neither is ever half-written. The metadata records the SHA-256 of the bytes
+of the arrays file it belongs to, so a folder whose two files do not belong together is
+detected on load.
+
+:func:`save_training` and :func:`restore_training` put a model and its optimizer into that
+form: the model's ``state_dict()`` as arrays ``model.<name>``, the optimizer's ``state_dict()``
+as arrays ``optimizer.<parameter index>.<slot>`` plus its scalars in the metadata.
 
 >>> import numpy as np, tempfile
 >>> folder = tempfile.mkdtemp()
@@ -24,14 +28,15 @@ so a folder whose two files do not belong together is detected on load.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from gpt_from_scratch.files import atomic_write, sha256_file
 
 ARRAYS = "model.npz"
 META = "meta.json"
@@ -40,25 +45,6 @@ FORMAT_VERSION = 1
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, damaged, or not the kind that was asked for."""
-
-
-def _write_atomic(target: Path, write) -> None:
-    """Write ``target`` by calling ``write(file)`` on a temporary file, then renaming it."""
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def save_checkpoint(folder: str | Path, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -74,12 +60,14 @@ def save_checkpoint(folder: str | Path, state: dict[str, np.ndarray], meta: dict
         meta_text = json.dumps(meta, indent=2, sort_keys=True)
     except TypeError as err:
         raise TypeError(f"checkpoint metadata is not JSON-serialisable: {err}") from err
-    _write_atomic(folder / ARRAYS, lambda f: np.savez(f, **state))
+    buffer = io.BytesIO()
+    np.savez(buffer, **state)
+    arrays = buffer.getvalue()
+    atomic_write(folder / ARRAYS, arrays)
     record = dict(json.loads(meta_text))
     record["format_version"] = FORMAT_VERSION
-    record["arrays_sha256"] = _sha256(folder / ARRAYS)
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    _write_atomic(folder / META, lambda f: f.write(text.encode("utf-8")))
+    record["arrays_sha256"] = hashlib.sha256(arrays).hexdigest()
+    atomic_write(folder / META, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
 
 
 def load_meta(folder: str | Path) -> dict[str, Any]:
@@ -118,7 +106,7 @@ def load_checkpoint(
     arrays = folder / ARRAYS
     if not arrays.exists():
         raise CheckpointError(f"{folder}: {ARRAYS} is missing")
-    if _sha256(arrays) != meta.get("arrays_sha256"):
+    if sha256_file(arrays) != meta.get("arrays_sha256"):
         raise CheckpointError(
             f"{arrays}: contents do not match {META} (truncated, corrupt or from another run)"
         )
@@ -128,3 +116,38 @@ def load_checkpoint(
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise CheckpointError(f"{arrays}: cannot be read ({err})") from err
     return state, meta
+
+
+def save_training(folder: str | Path, meta: dict[str, Any], model, optimizer=None) -> None:
+    """Save ``model`` (and ``optimizer``, to resume) with ``meta`` as one checkpoint."""
+    arrays = {f"model.{name}": array for name, array in model.state_dict().items()}
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        for index, slots in state.pop("state").items():
+            for slot, array in slots.items():
+                arrays[f"optimizer.{index}.{slot}"] = array
+        meta = {**meta, "optimizer": state}
+    save_checkpoint(folder, arrays, meta)
+
+
+def restore_training(folder: str | Path, state, meta, model, optimizer=None) -> None:
+    """Load the arrays of a :func:`save_training` checkpoint into ``model`` (and ``optimizer``).
+
+    Weights that do not fit the model, or optimizer state that does not fit the optimizer,
+    raise :class:`CheckpointError` naming the folder.
+    """
+    weights = {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(weights)
+        if optimizer is not None:
+            slots: dict[int, dict[str, np.ndarray]] = {}
+            for key, array in state.items():
+                if key.startswith("optimizer."):
+                    _, index, slot = key.split(".", 2)
+                    slots.setdefault(int(index), {})[slot] = array
+            optimizer.load_state_dict({**meta["optimizer"], "state": slots})
+    except (KeyError, TypeError, ValueError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise CheckpointError(
+            f"{folder}: the checkpoint does not fit the model ({message})"
+        ) from None

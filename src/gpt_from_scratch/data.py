@@ -3,11 +3,13 @@
 Lookup order for a data set's file:
 
 1. the folder named by ``$GPT_FROM_SCRATCH_DATA`` (an offline mirror),
-2. the git-ignored cache ``data/`` at the project root (or ``$GPT_FROM_SCRATCH_CACHE``),
-3. a download from the canonical URL into that cache: to a temporary file, verified against
-   its SHA-256, then renamed, so an interrupted or corrupt download never leaves a file behind.
+2. the user cache folder, ``$XDG_CACHE_HOME/gpt-from-scratch`` (else
+   ``~/.cache/gpt-from-scratch``),
+3. a download from the canonical URL into that cache: streamed into a temporary file, its
+   SHA-256 checked, then renamed, so an interrupted or corrupt download never leaves a file.
 
-Every file found is checked against its SHA-256 before it is used.
+Every file found is checked against its SHA-256 before it is used. ``python -m
+gpt_from_scratch.commands.data fetch --all`` fetches them all.
 
 >>> text = read_text("names")          # doctest: +SKIP
 >>> text.splitlines()[:3]              # doctest: +SKIP
@@ -16,17 +18,16 @@ Every file found is checked against its SHA-256 before it is used.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpt_from_scratch.files import atomic_write, sha256_file
+
 ENV_DATA = "GPT_FROM_SCRATCH_DATA"
-ENV_CACHE = "GPT_FROM_SCRATCH_CACHE"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CACHE_NAME = "gpt-from-scratch"
 
 
 @dataclass(frozen=True)
@@ -86,19 +87,13 @@ def dataset(name: str) -> DataSet:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get(ENV_CACHE, PROJECT_ROOT / "data"))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The user cache folder that downloads go to (it need not exist yet)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / CACHE_NAME
 
 
 def verify(path: Path, expected: str) -> None:
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != expected:
         raise DataError(
             f"{path}: SHA-256 mismatch (expected {expected}, got {actual}); "
@@ -107,19 +102,22 @@ def verify(path: Path, expected: str) -> None:
 
 
 def download(url: str, target: Path, expected_sha256: str) -> Path:
-    """Download ``url`` to ``target`` through a temporary file that is verified, then renamed."""
+    """Download ``url`` to ``target``: hashed while it streams, renamed only if it matches."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+
+    def stream(out) -> None:
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(url, timeout=60) as response:
             for block in iter(lambda: response.read(1 << 20), b""):
+                digest.update(block)
                 out.write(block)
-        verify(tmp, expected_sha256)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        if digest.hexdigest() != expected_sha256:
+            raise DataError(
+                f"{url}: SHA-256 mismatch (expected {expected_sha256}, got "
+                f"{digest.hexdigest()}); the download is not the published data set"
+            )
+
+    atomic_write(target, stream)
     return target
 
 
@@ -128,6 +126,8 @@ def path(name: str) -> Path:
     ds = dataset(name)
     mirror = os.environ.get(ENV_DATA)
     if mirror:
+        if not Path(mirror).is_dir():
+            raise DataError(f"${ENV_DATA} is {mirror!r}, which is not a folder")
         candidate = Path(mirror) / ds.filename
         if candidate.exists():
             verify(candidate, ds.sha256)
@@ -150,38 +150,20 @@ def path(name: str) -> Path:
 def file_or_dataset(text: str) -> Path:
     """An existing file's path, else the local file of the data set named ``text``.
 
-    ``names`` means the file ``./names`` if there is one, else the names data set.
+    The one rule for every command's input: a file comes first, so ``names`` means the file
+    ``./names`` if there is one, else the names data set.
     """
     candidate = Path(text)
     if candidate.is_file():
         return candidate
+    if candidate.is_dir():
+        raise DataError(f"{text}: is a folder, not a text file")
     if text in DATASETS:
         return path(text)
     known = ", ".join(DATASETS)
-    raise FileNotFoundError(f"{text}: no such file (nor a data set name: {known})")
+    raise DataError(f"{text}: no such file (nor a data set name: {known})")
 
 
 def read_text(name: str) -> str:
     """The text of data set ``name`` (UTF-8)."""
     return path(name).read_text(encoding="utf-8")
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m gpt_from_scratch.data", description="Find or download the data sets."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    fetch = sub.add_parser("fetch", help="make data sets available locally, verified")
-    fetch.add_argument("names", nargs="*", help=f"data sets among: {', '.join(DATASETS)}")
-    fetch.add_argument("--all", action="store_true", help="every data set")
-    args = parser.parse_args(argv)
-    names = list(DATASETS) if args.all or not args.names else args.names
-    try:
-        for name in names:
-            print(f"{name:16s} {path(name)}")
-    except DataError as err:
-        parser.exit(1, f"error: {err}\n")
-
-
-if __name__ == "__main__":
-    main()

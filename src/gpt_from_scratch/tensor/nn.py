@@ -12,6 +12,7 @@ lists, tuples and dicts of them are searched recursively.
 """
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -61,6 +62,28 @@ class Module:
 
     def eval(self):
         return self.train(False)
+
+    @contextmanager
+    def mode(self, training):
+        """Train (True) or eval (False) mode inside a `with` block, the previous mode after.
+
+        >>> layer = Dropout(0.5)
+        >>> with layer.mode(training=False):
+        ...     layer.training
+        False
+        >>> layer.training
+        True
+        """
+        previous = self.training
+        self.train(training)
+        try:
+            yield self
+        finally:
+            self.train(previous)
+
+    def num_parameters(self):
+        """How many numbers training adjusts: the sizes of every parameter, added up."""
+        return sum(p.data.size for p in self.parameters())
 
     def zero_grad(self):
         for p in self.parameters():

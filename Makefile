@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 data: $(STAMP)
-	$(BIN)/python -m gpt_from_scratch.data fetch --all
+	$(BIN)/python -m gpt_from_scratch.commands.data fetch --all
 
 serve: build
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(BOOK_OUT)

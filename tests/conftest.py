@@ -3,6 +3,8 @@
 Oracles (PyTorch, tiktoken) are optional: a test that needs one asks for it with
 ``torch = oracle("torch")``. Without the package the test is skipped with the reason, except
 when ``GPT_FROM_SCRATCH_REQUIRE_ORACLES=1`` (set by .ci/run), where a missing oracle fails.
+The published data sets are treated the same way: ``dataset("names")`` is the file's path, or
+a skip (a failure in CI) that says why it could not be had.
 """
 
 import gc
@@ -13,7 +15,15 @@ import weakref
 import numpy as np
 import pytest
 
+from gpt_from_scratch import data
 from gpt_from_scratch.tensor.engine import topological_order
+
+
+def skip_or_fail(reason: str):
+    """Skip the test with ``reason``, or fail it where oracles and data are required (CI)."""
+    if os.environ.get("GPT_FROM_SCRATCH_REQUIRE_ORACLES") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def oracle(module_name: str):
@@ -21,10 +31,20 @@ def oracle(module_name: str):
     try:
         return importlib.import_module(module_name)
     except ImportError as err:
-        reason = f"oracle {module_name!r} is not installed (pip install -e '.[oracle]'): {err}"
-        if os.environ.get("GPT_FROM_SCRATCH_REQUIRE_ORACLES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"oracle {module_name!r} is not installed (pip install -e '.[oracle]'): {err}")
+
+
+@pytest.fixture(scope="session")
+def dataset():
+    """A function: the local path of a published data set, or a skip (fail in CI) saying why."""
+
+    def find(name: str):
+        try:
+            return data.path(name)
+        except data.DataError as err:
+            skip_or_fail(f"data set {name!r} is not available: {err}")
+
+    return find
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from gpt_from_scratch.bpe import GPT4_SPECIAL_TOKENS, GPT4_SPLIT_PATTERN, GPT4To
 
 
 @pytest.fixture(scope="session")
-def gpt4():
-    return GPT4Tokenizer()
+def gpt4(dataset):
+    return GPT4Tokenizer(dataset("cl100k_base"))
 
 
 @functools.cache

@@ -4,7 +4,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt_from_scratch import data
 from gpt_from_scratch.bpe.gpt4 import bpe_parts, load_ranks
 
 pytestmark = pytest.mark.oracle
@@ -27,16 +26,16 @@ def test_published_example(gpt4):
     ]  # fmt: skip
 
 
-def test_the_single_bytes_are_a_permutation_and_vocab_matches_the_file(gpt4):
-    ranks = load_ranks(data.path("cl100k_base"))
+def test_the_single_bytes_are_a_permutation_and_vocab_matches_the_file(gpt4, dataset):
+    ranks = load_ranks(dataset("cl100k_base"))
     assert sorted(gpt4.byte_ids) == list(range(256)) and gpt4.byte_ids[ord("!")] == 0
     assert len(gpt4.vocab) == len(ranks) == 100256
     assert all(gpt4.vocab[rank] == token for token, rank in ranks.items())
 
 
 @pytest.mark.parametrize("name", ["taylorswift", "tinyshakespeare"])
-def test_ids_equal_tiktoken_on_the_data_sets(gpt4, cl100k, name):
-    text = data.read_text(name)
+def test_ids_equal_tiktoken_on_the_data_sets(gpt4, cl100k, dataset, name):
+    text = dataset(name).read_text(encoding="utf-8")
     ids = gpt4.encode(text)
     assert ids == cl100k.encode(text)
     assert gpt4.decode(ids) == text

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from gpt_from_scratch.gpt import GPT, CharVocab, GPTConfig, generate, sample_next, sample_text
+from gpt_from_scratch.gpt import GPT, CharVocab, GPTConfig, sample_text
+from gpt_from_scratch.makemore.sample import draw, generate, next_token_probs
 from gpt_from_scratch.tensor import manual_seed, no_grad
 
 
@@ -62,6 +63,10 @@ def test_empty_prompt_and_seed():
     assert a == sample_text(model, vocab, "", 20, seed=3)
 
 
+def sample_next(logits, temperature, top_k, rng):
+    return draw(next_token_probs(logits, temperature, top_k), rng)
+
+
 def test_top_1_is_greedy_and_temperature_sharpens():
     logits = np.array([[1.0, 3.0, 2.0]] * 2000)
     rng = np.random.default_rng(0)
@@ -85,4 +90,4 @@ def test_top_k_never_samples_outside_the_k_best():
 def test_bad_sampling_options(kwargs, message):
     model, _ = model_and_vocab()
     with pytest.raises(ValueError, match=message):
-        generate(model, np.array([[1]]), 3, **kwargs)
+        generate(model, np.array([[1]]), 3, rng=np.random.default_rng(0), **kwargs)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gpt_from_scratch.gpt import GPT, BigramLanguageModel, GPTConfig
+from gpt_from_scratch.gpt import GPT, BigramLanguageModel, GPTConfig, NextCharacterGPT
 from gpt_from_scratch.tensor import manual_seed
 
 SMALL = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
@@ -169,15 +169,14 @@ def test_config_json_round_trip():
         GPTConfig.from_json({**SMALL.to_json(), "n_heads": 3})
 
 
-def test_makemore_transformer_reads_the_last_position():
-    from gpt_from_scratch.makemore.models import build_model
-
+def test_the_next_character_gpt_reads_the_last_position():
     manual_seed(0)
-    model = build_model("transformer", vocab_size=27, config={"n_layer": 1, "n_embd": 16})
+    model = NextCharacterGPT(27, block_size=16, n_layer=1, n_embd=16)
     idx = np.random.default_rng(0).integers(0, 27, (5, 16))
     full, _ = model.gpt(idx)
-    np.testing.assert_array_equal(model(idx).data, full.data[:, -1, :])
-    assert model.block_size == 16
+    logits, loss = model(idx, idx[:, 0])
+    np.testing.assert_array_equal(logits.data, full.data[:, -1, :])
+    assert model.block_size == 16 and loss.item() > 0
 
 
 def test_a_training_step_leaves_no_graph_behind(nodes_left_after_dropping):

@@ -1,25 +1,25 @@
-"""Data pipeline, training, checkpoints and resuming, and the command line end to end."""
+"""The GPT's data pipeline and its training recipe on the book's one loop, resumed exactly."""
 
 import json
 
 import numpy as np
 import pytest
 
-from gpt_from_scratch.checkpoint import CheckpointError
+from gpt_from_scratch.checkpoint import load_checkpoint, restore_training, save_training
 from gpt_from_scratch.gpt import (
     GPT,
     CharVocab,
     GPTConfig,
     TrainConfig,
     encode_text,
+    estimate_loss,
+    fit,
     get_batch,
-    load_model,
+    make_optimizer,
     sample_text,
-    train,
-    train_step,
     train_val_split,
 )
-from gpt_from_scratch.gpt.__main__ import main
+from gpt_from_scratch.makemore.train import History, train_step
 from gpt_from_scratch.tensor import manual_seed
 
 TEXT = "To be, or not to be, that is the question.\n" * 4
@@ -65,8 +65,9 @@ def test_tiny_model_memorises_a_short_text():
         eval_interval=150,
         eval_iters=4,
     )
-    history = train(model, data, data, config)
-    assert history.evals[-1][2] < 0.3 < np.log(vocab.size)
+    history = fit(model, data, data, config)
+    assert history.evals["val"][-1] == (150, history.best("val"))
+    assert history.best("val") < 0.3 < np.log(vocab.size)
     assert sample_text(model, vocab, "To be, or", 33, top_k=1) == TEXT[:42]
 
 
@@ -85,103 +86,46 @@ def test_train_step_returns_the_loss_before_its_update_and_clips_the_gradients()
     assert losses[-1] < loss.item() - 0.5  # the same batch, fitted
 
 
-def test_resume_continues_exactly(tmp_path):
+def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
     config = TrainConfig(
         max_iters=12, batch_size=4, warmup_iters=2, eval_interval=6, eval_iters=2, lr_decay_iters=12
     )
     straight, vocab, data = tiny_setup()
-    train(straight, data, data, config)
+    fit(straight, data, data, config)
+
     interrupted, _, _ = tiny_setup()
-    first = TrainConfig(**{**config.__dict__, "max_iters": 6})
-    train(interrupted, data, data, first, out_dir=tmp_path, vocab=vocab)
+    optimizer = make_optimizer(interrupted, config)
+    history = fit(
+        interrupted,
+        data,
+        data,
+        TrainConfig(**{**config.__dict__, "max_iters": 6}),
+        optimizer=optimizer,
+    )
+    save_training(tmp_path, {"history": history.to_json()}, interrupted, optimizer)
+
     resumed, _, _ = tiny_setup(seed=99)  # different initial weights: all must come from disk
-    history = train(resumed, data, data, config, out_dir=tmp_path, vocab=vocab, resume=True)
-    assert len(history.loss) == 12
+    optimizer = make_optimizer(resumed, config)
+    state, meta = load_checkpoint(tmp_path)
+    restore_training(tmp_path, state, meta, resumed, optimizer)
+    history = fit(
+        resumed,
+        data,
+        data,
+        config,
+        optimizer=optimizer,
+        start=6,
+        history=History.from_json(meta["history"]),
+    )
+    assert len(history.loss) == 12 and [s for s, _ in history.evals["val"]] == [6, 12]
     for (name, a), (_, b) in zip(
         straight.named_parameters(), resumed.named_parameters(), strict=True
     ):
-        np.testing.assert_allclose(a.data, b.data, atol=1e-6, err_msg=name)
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
 
 
-def test_checkpoint_of_another_configuration_is_a_clear_error(tmp_path):
-    model, vocab, data = tiny_setup()
-    config = TrainConfig(max_iters=2, batch_size=2, eval_interval=2, eval_iters=1)
-    train(model, data, data, config, out_dir=tmp_path, vocab=vocab)
-    other, _, _ = tiny_setup(block_size=4)
-    with pytest.raises(CheckpointError, match="block_size: checkpoint 8, asked 4"):
-        train(other, data, data, config, out_dir=tmp_path, vocab=vocab, resume=True)
-    loaded, loaded_vocab, meta = load_model(tmp_path)
-    assert loaded_vocab == vocab and meta["step"] == 2
-
-
-def test_command_line_train_then_sample(tmp_path, capsys):
-    text_file = tmp_path / "input.txt"
-    text_file.write_text(TEXT * 3, encoding="utf-8")
-    out = tmp_path / "run"
-    common = [
-        "--input",
-        str(text_file),
-        "--out",
-        str(out),
-        "--n-layer",
-        "1",
-        "--n-embd",
-        "16",
-        "--n-head",
-        "2",
-        "--block-size",
-        "8",
-        "--batch-size",
-        "4",
-        "--eval-iters",
-        "2",
-        "--quiet",
-    ]
-    main(["train", *common, "--max-iters", "6", "--eval-interval", "3"])
-    main(["train", *common, "--max-iters", "9", "--eval-interval", "3", "--resume"])
-    assert "step      9" in capsys.readouterr().out
-    main(
-        [
-            "sample",
-            "--out",
-            str(out),
-            "--prompt",
-            "To be",
-            "--length",
-            "20",
-            "--seed",
-            "1",
-            "--top-k",
-            "5",
-            "--temperature",
-            "0.8",
-        ]
-    )
-    sample = capsys.readouterr().out
-    assert sample.startswith("To be") and len(sample.rstrip("\n")) >= 25
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["sample", "--out", "{tmp}/nothing"], "no checkpoint here"),
-        (["train", "--input", "{tmp}/missing.txt", "--out", "{tmp}/r"], "no such file"),
-        (["train", "--input", "{tmp}/binary.bin", "--out", "{tmp}/r"], "not UTF-8"),
-        (["sample", "--out", "{tmp}/run", "--prompt", "To be?"], "'\\?' .*position 5"),
-    ],
-)
-def test_command_line_errors(tmp_path, capsys, argv, message):
-    (tmp_path / "binary.bin").write_bytes(b"\xff\xfe\x00")
-    model, vocab, data = tiny_setup()
-    train(
-        model,
-        data,
-        data,
-        TrainConfig(max_iters=1, batch_size=2, eval_interval=1, eval_iters=1),
-        out_dir=tmp_path / "run",
-        vocab=vocab,
-    )
-    with pytest.raises(SystemExit) as exit_info:
-        main([a.replace("{tmp}", str(tmp_path)) for a in argv])
-    assert exit_info.value.code == 1
-    assert __import__("re").search(message, capsys.readouterr().err)
+def test_estimate_loss_is_the_mean_over_its_batches():
+    model, _, data = tiny_setup()
+    rng = np.random.default_rng(3)
+    losses = [model(*get_batch(data, 8, 4, rng))[1].item() for _ in range(5)]
+    assert estimate_loss(model, data, 4, 5, seed=3) == pytest.approx(np.mean(losses), rel=1e-6)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gpt_from_scratch.makemore import activations as act
-from gpt_from_scratch.makemore.train import train
-from gpt_from_scratch.tensor import manual_seed, no_grad
+from gpt_from_scratch.makemore.train import minibatches, train
+from gpt_from_scratch.tensor import manual_seed, no_grad, optim
 
 
 def contexts(n, vocab_size=27, block_size=3, seed=0):
@@ -66,7 +66,7 @@ def test_deep_mlp_layers_and_weights():
     assert names == ["Linear 1", "Tanh 1", "Linear 2", "Tanh 2", "Linear 3", "Tanh 3", "Linear 4"]
     assert [w.shape for _, w in model.hidden_weights()] == [(30, 16), (16, 16), (16, 16), (16, 27)]
     X, _ = contexts(8)
-    assert model(X).shape == (8, 27)
+    assert model(X)[0].shape == (8, 27)
     with pytest.raises(ValueError, match="n_layers"):
         act.DeepMLP(27, n_layers=0)
 
@@ -106,13 +106,13 @@ def test_trained_batchnorm_network_gives_a_single_example_its_batch_answer():
     Y = (X[:, 2] + 1) % 6
     manual_seed(0)
     model = act.TwoLayerMLP(6, n_embd=4, n_hidden=32, init="batchnorm")
-    history = train(model, X, Y, steps=200, batch_size=32, lr=0.2)
+    history = train(model, optim.SGD(model.parameters(), lr=0.2), minibatches(X, Y, 32), 200)
     assert np.mean(history.loss[-20:]) < np.mean(history.loss[:20])
     assert not np.allclose(model.bn.running_mean.data, 0.0)
     model.eval()
     with no_grad():
-        together = model(X[:16]).data
-        alone = model(X[5:6]).data
+        together = model(X[:16])[0].data
+        alone = model(X[5:6])[0].data
     np.testing.assert_allclose(alone[0], together[5], rtol=1e-5, atol=1e-6)
 
 

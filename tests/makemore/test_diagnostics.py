@@ -9,8 +9,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from gpt_from_scratch.makemore import diagnostics as diag  # noqa: E402
-from gpt_from_scratch.makemore.train import train  # noqa: E402
-from gpt_from_scratch.tensor import Tensor, manual_seed, nn  # noqa: E402
+from gpt_from_scratch.makemore.train import minibatches, train  # noqa: E402
+from gpt_from_scratch.tensor import Tensor, manual_seed, nn, optim  # noqa: E402
+from gpt_from_scratch.tensor import functional as F  # noqa: E402
 
 
 def test_activation_stats_are_exact():
@@ -40,11 +41,13 @@ def test_recorder_logs_one_ratio_per_step_and_weight():
     X = np.arange(20).reshape(20, 1) % 5
     Y = (X[:, 0] + 1) % 5
 
-    def forward(x):
-        return model[1](model[0](x).reshape(len(x), -1))
+    def forward(x, targets=None):
+        logits = model[1](model[0](x).reshape(len(x), -1))
+        return logits, None if targets is None else F.cross_entropy(logits, targets)
 
     model.forward = forward
-    train(model, X, Y, steps=7, batch_size=4, lr=0.1, callback=recorder)
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+    train(model, sgd, minibatches(X, Y, 4), 7, callbacks=[recorder])
     assert [len(v) for v in recorder.ratios.values()] == [7, 7]
     assert all(0 < r < 1 for v in recorder.ratios.values() for r in v)
 

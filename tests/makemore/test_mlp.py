@@ -5,9 +5,8 @@ import pytest
 
 from gpt_from_scratch.makemore.data import Vocabulary, build_examples
 from gpt_from_scratch.makemore.mlp import MLP
-from gpt_from_scratch.makemore.train import evaluate, train
-from gpt_from_scratch.tensor import functional as F
-from gpt_from_scratch.tensor import manual_seed
+from gpt_from_scratch.makemore.train import evaluate, minibatches, train
+from gpt_from_scratch.tensor import manual_seed, optim
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia"]
 
@@ -24,7 +23,7 @@ def unique_context_examples(block_size):
 def test_shapes_and_parameter_count():
     manual_seed(0)
     model = MLP(vocab_size=27, block_size=3, n_embd=10, n_hidden=200)
-    assert model(np.zeros((5, 3), dtype=np.int64)).shape == (5, 27)
+    assert model(np.zeros((5, 3), dtype=np.int64))[0].shape == (5, 27)
     n_params = sum(p.data.size for p in model.parameters())
     assert n_params == 27 * 10 + (30 * 200 + 200) + (200 * 27 + 27) == 11_897
 
@@ -34,7 +33,8 @@ def test_mlp_overfits_a_tiny_batch():
     assert 20 <= len(Y) <= 32
     manual_seed(0)
     model = MLP(vocab.size, block_size=3, n_embd=10, n_hidden=200)
-    history = train(model, X, Y, steps=300, batch_size=None, lr=0.1, seed=0)
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+    history = train(model, sgd, minibatches(X, Y, batch_size=None), 300)
     assert history.loss[0] > 2.5
     assert evaluate(model, X, Y) < 0.05
 
@@ -43,7 +43,7 @@ def test_mlp_loss_and_gradients_match_pytorch(torch):
     vocab, X, Y = unique_context_examples(block_size=3)
     manual_seed(3)
     model = MLP(vocab.size, block_size=3, n_embd=4, n_hidden=8)
-    loss = F.cross_entropy(model(X), Y)
+    loss = model(X, Y)[1]
     loss.backward()
 
     def t(param):

@@ -6,9 +6,17 @@ import pytest
 from gpt_from_scratch.makemore.bigram import CountBigram, NeuralBigram, bigram_probs, count_bigrams
 from gpt_from_scratch.makemore.data import Vocabulary, build_examples
 from gpt_from_scratch.makemore.mlp import MLP
-from gpt_from_scratch.makemore.sample import draw, next_char_probs, sample
-from gpt_from_scratch.makemore.train import History, evaluate, step_decay, train
-from gpt_from_scratch.tensor import Tensor, manual_seed, nn
+from gpt_from_scratch.makemore.sample import draw, generate, next_token_probs, sample
+from gpt_from_scratch.makemore.train import (
+    History,
+    evaluate,
+    evaluate_every,
+    minibatches,
+    train,
+    train_step,
+)
+from gpt_from_scratch.tensor import Tensor, manual_seed, nn, optim
+from gpt_from_scratch.tensor import functional as F
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella", "anna", "bob"]
 VOCAB = Vocabulary.from_words(WORDS)
@@ -25,8 +33,9 @@ class Spelling(nn.Module):
         self.logits = np.full((vocab.size, vocab.size), -1e9, dtype=np.float32)
         self.logits[ids[:-1], ids[1:]] = 0.0  # after each character, the next one for sure
 
-    def forward(self, x):
-        return Tensor(self.logits[np.asarray(x)[:, -1]])
+    def forward(self, idx, targets=None):
+        logits = Tensor(self.logits[np.asarray(idx)[:, -1]])
+        return logits, None if targets is None else F.cross_entropy(logits, targets)
 
 
 def mlp_and_data(seed=0):
@@ -40,46 +49,57 @@ def test_train_records_history_and_lowers_the_loss():
     before = evaluate(model, X, Y)
     history = train(
         model,
-        X,
-        Y,
-        steps=60,
-        batch_size=16,
-        lr=step_decay(0.3, 0.03, at=40),
-        eval_every=25,
-        eval_sets={"train": (X, Y)},
+        optim.SGD(model.parameters(), lr=0.3),
+        minibatches(X, Y, batch_size=16),
+        60,
+        lr=optim.step_decay(0.3, 0.03, at=40),
+        callbacks=[evaluate_every(model, 25, 60, {"train": (X, Y)})],
     )
     assert isinstance(history, History)
     assert len(history.loss) == len(history.lr) == 60
     assert history.lr[39] == 0.3 and history.lr[40] == 0.03
     assert [step for step, _ in history.evals["train"]] == [25, 50, 60]
     assert history.evals["train"][-1][1] == pytest.approx(evaluate(model, X, Y))
+    assert history.best("train") == min(loss for _, loss in history.evals["train"])
     assert evaluate(model, X, Y) < before - 0.3
+    assert history.seconds > 0
 
 
 def test_train_is_deterministic_given_the_seeds():
     runs = []
     for _ in range(2):
         model, X, Y = mlp_and_data(seed=5)
-        runs.append(train(model, X, Y, steps=20, batch_size=8, lr=0.1, seed=3).loss)
+        sgd = optim.SGD(model.parameters(), lr=0.1)
+        runs.append(train(model, sgd, minibatches(X, Y, 8, seed=3), 20).loss)
     assert runs[0] == runs[1]
 
 
-def test_train_with_adamw_and_a_callback():
+def test_a_run_resumed_from_its_history_continues_it():
     model, X, Y = mlp_and_data()
+    adamw = optim.AdamW(model.parameters(), lr=1e-3)
+    batches = minibatches(X, Y, 8)
     seen = []
-    train(
-        model,
-        X,
-        Y,
-        steps=5,
-        batch_size=8,
-        lr=1e-3,
-        optimizer="adamw",
-        callback=lambda step, history: seen.append((step, len(history.loss))),
-    )
-    assert seen == [(i, i + 1) for i in range(5)]
-    with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
-        train(model, X, Y, steps=1, batch_size=8, lr=1e-3, optimizer="adam")
+    history = train(model, adamw, batches, 3, callbacks=[lambda step, h: seen.append(step)])
+    history = train(model, adamw, batches, 5, start=3, history=history)
+    assert seen == [1, 2, 3] and len(history.loss) == 5
+    assert History.from_json(history.to_json()) == history
+
+
+def test_full_batch_gradient_descent_sees_every_example():
+    model, X, Y = mlp_and_data()
+    x, y = minibatches(X, Y, None)(0)
+    assert x is X and y is Y
+    with pytest.raises(ValueError, match="as many contexts as targets"):
+        minibatches(X, Y[:-1], 4)
+
+
+def test_train_step_returns_the_loss_before_the_update_and_clips():
+    model, X, Y = mlp_and_data()
+    sgd = optim.SGD(model.parameters(), lr=0.0)
+    loss = train_step(model, sgd, X, Y, grad_clip=1e-3)
+    assert loss == pytest.approx(model(X, Y)[1].item())
+    norm = np.sqrt(sum(float((p.grad**2).sum()) for p in model.parameters()))
+    assert norm == pytest.approx(1e-3, rel=1e-3)
 
 
 def test_evaluate_is_the_mean_nll_and_restores_the_mode():
@@ -129,12 +149,17 @@ def test_sample_never_draws_a_character_of_probability_zero():
         assert all(counts[a, b] > 0 for a, b in zip(ids, ids[1:], strict=False))
 
 
-def test_sample_rejects_a_bad_temperature_and_a_model_of_another_vocabulary():
+def test_sample_rejects_a_bad_temperature_or_top_k():
     model = CountBigram(bigram_probs(count_bigrams(WORDS, VOCAB), smoothing=1))
-    with pytest.raises(ValueError, match="temperature must be positive"):
+    with pytest.raises(ValueError, match="temperature > 0 and top_k >= 1, got 0"):
         sample(model, VOCAB, 1, seed=0, temperature=0)
-    with pytest.raises(ValueError, match="expected"):
-        sample(model, Vocabulary(list(".ab")), 1, seed=0)
+    with pytest.raises(ValueError, match="top_k >= 1"):
+        generate(model, np.zeros((1, 1), int), 1, rng=np.random.default_rng(0), top_k=0)
+
+
+def test_top_k_draws_only_the_k_likeliest():
+    probs = next_token_probs(np.log(np.array([[0.1, 0.5, 0.4]])), top_k=2)
+    np.testing.assert_allclose(probs, [[0.0, 5 / 9, 4 / 9]])
 
 
 def test_draw_and_temperature():
@@ -143,13 +168,6 @@ def test_draw_and_temperature():
     counts = np.bincount(draw(probs, rng), minlength=3) / 20_000
     np.testing.assert_allclose(counts, [0.2, 0.0, 0.8], atol=0.02)
     logits = np.log(np.array([[0.2, 0.8]]))
-    assert next_char_probs(logits, temperature=1.0) == pytest.approx(np.array([[0.2, 0.8]]))
-    cooled = next_char_probs(logits, temperature=0.5)[0]  # sharper: 0.2^2 : 0.8^2
+    assert next_token_probs(logits, temperature=1.0) == pytest.approx(np.array([[0.2, 0.8]]))
+    cooled = next_token_probs(logits, temperature=0.5)[0]  # sharper: 0.2^2 : 0.8^2
     assert cooled == pytest.approx([0.04 / 0.68, 0.64 / 0.68])
-
-
-def test_train_shows_a_progress_bar_on_request(capsys):
-    model, X, Y = mlp_and_data()
-    train(model, X, Y, steps=100, batch_size=8, lr=0.1, progress=True)
-    err = capsys.readouterr().err
-    assert "training" in err and "100/100" in err and "loss=" in err

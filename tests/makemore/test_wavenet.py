@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gpt_from_scratch.makemore.models import build_model, model_config
+from gpt_from_scratch.commands.models import build_model, model_config
 from gpt_from_scratch.makemore.wavenet import (
     BatchNormFirstAxis,
     FlattenConsecutive,
@@ -12,7 +12,6 @@ from gpt_from_scratch.makemore.wavenet import (
     fusing_depth,
 )
 from gpt_from_scratch.tensor import Tensor, manual_seed, nn
-from gpt_from_scratch.tensor import functional as F
 
 
 def test_flatten_consecutive_puts_neighbours_side_by_side():
@@ -66,7 +65,7 @@ def test_the_dilated_convolution_gives_the_tree_output_at_every_position():
     model(ids[:, :8])  # one training-mode pass moves the batch-norm statistics off their init
     model.eval()
     conv = causal_conv_forward(model, ids).data  # (3, 6, 27)
-    tree = np.stack([model(ids[:, j : j + 8]).data for j in range(6)], axis=1)  # (3, 6, 27)
+    tree = np.stack([model(ids[:, j : j + 8])[0].data for j in range(6)], axis=1)  # (3, 6, 27)
     assert conv.shape == (3, 6, 27)
     np.testing.assert_allclose(conv, tree, atol=1e-5)
 
@@ -142,7 +141,7 @@ def test_loss_gradients_and_running_statistics_match_pytorch(torch):
     reference = torch_wavenet(torch, model).float()
     ids = np.random.default_rng(4).integers(0, 27, (16, 8))
     targets = np.random.default_rng(5).integers(0, 27, 16)
-    loss = F.cross_entropy(model(ids), targets)
+    loss = model(ids, targets)[1]
     loss.backward()
     ref_loss = torch.nn.functional.cross_entropy(
         reference(torch.tensor(ids)), torch.tensor(targets)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from gpt_from_scratch.files import atomic_write
 
 Pair = tuple[int, int]
 
@@ -76,20 +75,20 @@ def best_pair(counts: dict[Pair, int]) -> Pair:
 
 
 def train_plain(
-    chunks: Iterable[bytes], num_merges: int, progress: bool = False
+    chunks: Iterable[bytes], num_merges: int, callback: Callable[[int], None] | None = None
 ) -> list[tuple[Pair, int]]:
     """Learn up to ``num_merges`` merges the plain way: count all pairs, merge the best, repeat.
 
     Returns each merged pair with its count when it was chosen. Pairs are counted inside each
     chunk only, never across two chunks. Training stops early when no chunk has two tokens left.
-    Merge ``i`` creates id ``256 + i``. ``progress`` shows a progress bar.
+    Merge ``i`` creates id ``256 + i``. ``callback(merges so far)`` runs after each merge.
 
     >>> train_plain([b"aaabdaaabac"], 3)
     [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
     """
     sequences = [list(chunk) for chunk in chunks]
     merges = []
-    for i in tqdm(range(num_merges), unit="merge", disable=not progress):
+    for i in range(num_merges):
         counts: dict[Pair, int] = {}
         for ids in sequences:
             get_stats(ids, counts)
@@ -98,6 +97,8 @@ def train_plain(
         pair = best_pair(counts)
         sequences = [merge(ids, pair, 256 + i) for ids in sequences]
         merges.append((pair, counts[pair]))
+        if callback is not None:
+            callback(len(merges))
     return merges
 
 
@@ -123,19 +124,6 @@ def render_token(token: bytes) -> str:
     """
     text = token.decode("utf-8", errors="replace")
     return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch)[0] == "C" else ch for ch in text)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 class ModelFileError(ValueError):
@@ -204,8 +192,9 @@ class Tokenizer:
         prefix = Path(prefix)
         model_path = prefix.with_name(prefix.name + ".model")
         vocab_path = prefix.with_name(prefix.name + ".vocab")
-        write_atomic(model_path, self._model_text())
-        write_atomic(vocab_path, self._vocab_text())
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(model_path, self._model_text().encode("utf-8"))
+        atomic_write(vocab_path, self._vocab_text().encode("utf-8"))
         return model_path, vocab_path
 
     def _model_text(self) -> str:

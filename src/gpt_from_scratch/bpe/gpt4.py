@@ -98,5 +98,5 @@ class GPT4Tokenizer(RegexTokenizer):
         super().__init__(GPT4_SPLIT_PATTERN, GPT4_SPECIAL_TOKENS, byte_ids)
         self.set_merges(recover_merges(ranks))
 
-    def train(self, text, vocab_size, fast=True, progress=False):
+    def train(self, text, vocab_size, fast=True, callback=None):
         raise NotImplementedError("GPT4Tokenizer is pretrained; train a RegexTokenizer instead")

@@ -45,12 +45,13 @@ class RegexTokenizer(Tokenizer):
         """The chunks of ``text`` under the split pattern; joined, they give ``text`` back."""
         return self.compiled_pattern.findall(text)
 
-    def train(self, text: str, vocab_size: int, fast: bool = True, progress: bool = False):
-        """Learn ``vocab_size - 256`` merges, counting pairs only inside chunks."""
+    def train(self, text: str, vocab_size: int, fast: bool = True, callback=None):
+        """Learn ``vocab_size - 256`` merges, counting pairs only inside chunks;
+        ``callback(merges so far)`` runs after each merge."""
         self.check_trainable(vocab_size)
         chunks = [chunk.encode("utf-8") for chunk in self.split(text)]
         trainer = train_fast if fast else train_plain
-        learned = trainer(chunks, vocab_size - 256, progress=progress)
+        learned = trainer(chunks, vocab_size - 256, callback)
         self.set_merges({pair: 256 + i for i, (pair, _count) in enumerate(learned)})
 
     def register_special_tokens(self, special_tokens: dict[str, int]) -> None:

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import pairwise
-
-from tqdm.auto import tqdm
 
 from .base import Pair
 
@@ -63,9 +61,10 @@ def merge_with_delta(ids: list[int], pair: Pair, idx: int) -> tuple[list[int], C
 
 
 def train_fast(
-    chunks: Iterable[bytes], num_merges: int, progress: bool = False
+    chunks: Iterable[bytes], num_merges: int, callback: Callable[[int], None] | None = None
 ) -> list[tuple[Pair, int]]:
     """The same merges and counts as ``train_plain(chunks, num_merges)``, computed incrementally.
+    ``callback(merges so far)`` runs after each merge.
 
     >>> train_fast([b"aaabdaaabac"], 3)
     [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
@@ -84,7 +83,6 @@ def train_fast(
     heapq.heapify(heap)
 
     merges: list[tuple[Pair, int]] = []
-    bar = tqdm(total=num_merges, unit="merge", disable=not progress)
     while len(merges) < num_merges and heap:
         neg_count, pair = heapq.heappop(heap)
         if counts.get(pair, 0) != -neg_count or neg_count == 0:
@@ -103,6 +101,6 @@ def train_fast(
                 heapq.heappush(heap, (-counts[touched], touched))
         del counts[pair]
         merges.append((pair, -neg_count))
-        bar.update()
-    bar.close()
+        if callback is not None:
+            callback(len(merges))
     return merges

@@ -1,5 +1,8 @@
-"""``python -m gpt_from_scratch.makemore --help``: see :mod:`gpt_from_scratch.makemore.cli`."""
+"""``python -m gpt_from_scratch.makemore``: a thin entry into the commands floor."""
 
-from gpt_from_scratch.makemore.cli import main
+import sys
 
-raise SystemExit(main())
+from gpt_from_scratch.commands.makemore import main
+
+if __name__ == "__main__":
+    sys.exit(main())

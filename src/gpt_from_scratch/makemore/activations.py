@@ -9,7 +9,8 @@ statistics of every layer can be watched while it trains.
 >>> from gpt_from_scratch.tensor import manual_seed
 >>> manual_seed(0)
 >>> model = TwoLayerMLP(vocab_size=27, init="kaiming")
->>> model(np.zeros((4, 3), dtype=np.int64)).shape
+>>> logits, _ = model(np.zeros((4, 3), dtype=np.int64))
+>>> logits.shape
 (4, 27)
 >>> round(kaiming_std(fan_in=30), 4)  # (5/3) / sqrt(30)
 0.3043
@@ -17,16 +18,14 @@ statistics of every layer can be watched while it trains.
 
 from __future__ import annotations
 
-import argparse
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from gpt_from_scratch import data
-from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
-from gpt_from_scratch.makemore.train import History, evaluate, step_decay, train
-from gpt_from_scratch.tensor import Tensor, manual_seed, nn, no_grad, rng
+from gpt_from_scratch.makemore.train import Callback, History, evaluate, minibatches, train
+from gpt_from_scratch.tensor import Tensor, manual_seed, nn, no_grad, optim, rng
 from gpt_from_scratch.tensor import functional as F
 
 TANH_GAIN = 5.0 / 3.0
@@ -141,9 +140,11 @@ class TwoLayerMLP(nn.Module):
             preact = self.bn(preact)  # (B, n_hidden), each unit standardized over the batch
         return preact, preact.tanh()
 
-    def forward(self, x: np.ndarray) -> Tensor:
-        _, h = self.hidden_layer(x)
-        return self.out(h)  # (B, vocab_size)
+    def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
+        _, h = self.hidden_layer(idx)
+        logits = self.out(h)  # (B, vocab_size)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
 
 
 def _recipe(name: str) -> InitRecipe:
@@ -214,8 +215,10 @@ class DeepMLP(nn.Module):
             outputs.append((name, out))
         return outputs
 
-    def forward(self, x: np.ndarray) -> Tensor:
-        return self.trace(x)[-1][1]  # (B, vocab_size)
+    def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
+        logits = self.trace(idx)[-1][1]  # (B, vocab_size)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
 
     def hidden_weights(self) -> list[tuple[str, Tensor]]:
         """(name, weight) of every linear layer: the matrices whose updates the chapter watches."""
@@ -229,15 +232,11 @@ def initial_loss(model: nn.Module, X: np.ndarray, Y: np.ndarray) -> float:
     statistics that this forward pass moves are put back afterwards.
     """
     state = model.state_dict()
-    was_training = model.training
-    model.train()
     try:
-        with no_grad():
-            loss = F.cross_entropy(model(X), Y).item()
+        with no_grad(), model.mode(training=True):
+            return model(X, Y)[1].item()
     finally:
         model.load_state_dict(state)
-        model.train(was_training)
-    return loss
 
 
 @dataclass
@@ -259,7 +258,7 @@ def train_recipe(
     steps: int,
     seed: int = 42,
     n_hidden: int = 200,
-    progress: bool = False,
+    callbacks: Iterable[Callback] = (),
 ) -> RecipeRun:
     """Train the two-layer MLP initialized by ``init`` the way the chapter does.
 
@@ -271,39 +270,8 @@ def train_recipe(
     manual_seed(seed)
     model = TwoLayerMLP(vocab_size, n_hidden=n_hidden, init=init)
     first = initial_loss(model, X_dev[:4096], Y_dev[:4096])
-    schedule = step_decay(0.1, 0.01, at=steps // 2)
-    history = train(
-        model, X, Y, steps=steps, batch_size=32, lr=schedule, seed=seed, progress=progress
-    )
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+    schedule = optim.step_decay(0.1, 0.01, at=steps // 2)
+    batches = minibatches(X, Y, batch_size=32, seed=seed)
+    history = train(model, sgd, batches, steps, lr=schedule, callbacks=callbacks)
     return RecipeRun(model, history, first, evaluate(model, X_dev, Y_dev))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m gpt_from_scratch.makemore.activations``: train the chapter's networks longer."""
-    parser = argparse.ArgumentParser(
-        prog="python -m gpt_from_scratch.makemore.activations",
-        description="Train the two-layer MLP of 'Activations, gradients and BatchNorm' on the "
-        "names data set under each initialization recipe; print initial and dev losses.",
-    )
-    parser.add_argument("--init", nargs="+", choices=list(RECIPES), default=list(RECIPES))
-    parser.add_argument("--steps", type=int, default=200_000, help="SGD steps (200000)")
-    parser.add_argument("--seed", type=int, default=42, help="initialization and batches (42)")
-    args = parser.parse_args(argv)
-    words = load_words(data.path("names"))
-    vocab = Vocabulary.from_words(words)
-    splits = examples_by_split(words, vocab, block_size=3)
-    for init in args.init:
-        run = train_recipe(
-            init,
-            vocab.size,
-            splits["train"],
-            splits["dev"],
-            steps=args.steps,
-            seed=args.seed,
-            progress=True,
-        )
-        print(f"{RECIPES[init].name}: initial loss {run.initial_loss:.4f}, dev {run.dev_loss:.4f}")
-
-
-if __name__ == "__main__":
-    main()

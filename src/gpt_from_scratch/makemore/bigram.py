@@ -17,6 +17,7 @@ import numpy as np
 
 from gpt_from_scratch.makemore.data import Vocabulary, build_examples
 from gpt_from_scratch.tensor import Tensor, nn, rng
+from gpt_from_scratch.tensor import functional as F
 
 
 def count_bigrams(words: Iterable[str], vocab: Vocabulary) -> np.ndarray:
@@ -64,8 +65,10 @@ class CountBigram(nn.Module):
     def from_words(cls, words: Iterable[str], vocab: Vocabulary, smoothing: float = 1.0):
         return cls(bigram_probs(count_bigrams(words, vocab), smoothing))
 
-    def forward(self, x: np.ndarray) -> Tensor:
-        return Tensor(self.log_probs[np.asarray(x)[:, -1]])  # (B, V)
+    def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
+        logits = Tensor(self.log_probs[np.asarray(idx)[:, -1]])  # (B, V)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
 
 
 def one_hot(ids: np.ndarray, size: int) -> np.ndarray:
@@ -90,8 +93,10 @@ class NeuralBigram(nn.Module):
         self.vocab_size = vocab_size
         self.W = Tensor(rng().standard_normal((vocab_size, vocab_size)), requires_grad=True)
 
-    def forward(self, x: np.ndarray) -> Tensor:
-        return self.W[np.asarray(x)[:, -1]]  # (B, V) logits, = one_hot(x[:, -1]) @ W
+    def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
+        logits = self.W[np.asarray(idx)[:, -1]]  # (B, V), = one_hot(idx[:, -1]) @ W
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
 
     def probs(self) -> np.ndarray:
         """The learned table, softmax of each row of ``W``: comparable to :func:`bigram_probs`."""

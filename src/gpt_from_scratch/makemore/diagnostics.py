@@ -67,7 +67,7 @@ def update_to_data_ratio(param, lr: float) -> float:
 class UpdateRatioRecorder:
     """A training callback that logs the update-to-data ratio of each named weight per step.
 
-    Pass it as ``callback=`` to :func:`~gpt_from_scratch.makemore.train.train`: it runs after
+    Pass it in ``callbacks=`` to :func:`~gpt_from_scratch.makemore.train.train`: it runs after
     each optimizer step, when the gradients of that step are still in place.
 
     ``ratios[name]`` is the list of ratios, one per step.

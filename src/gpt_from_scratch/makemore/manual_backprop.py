@@ -19,17 +19,14 @@ every hand-written gradient, and :func:`train_manual` trains the network with no
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpt_from_scratch import data
 from gpt_from_scratch.makemore.activations import kaiming_std
-from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
-from gpt_from_scratch.makemore.train import step_decay
-from gpt_from_scratch.tensor import Tensor
+from gpt_from_scratch.makemore.train import minibatches
+from gpt_from_scratch.tensor import Tensor, optim
 from gpt_from_scratch.tensor import functional as F
 
 EPS = 1e-5
@@ -328,8 +325,8 @@ def train_manual(
     batch_size: int = 32,
     lr: float | Callable[[int], float] = 0.1,
     seed: int = 0,
-    progress: bool = False,
     gradients: str = "manual",
+    callback: Callable[[int, ManualRun], None] | None = None,
 ) -> ManualRun:
     """Minibatch SGD on ``params`` (updated in place) with the hand-written fused backward only.
 
@@ -337,7 +334,7 @@ def train_manual(
     gradients, ``p -= lr * grad`` for the update, and the running statistics of batch norm kept
     by :class:`RunningStats` for evaluation with :func:`eval_logits`. For comparison,
     ``gradients="autograd"`` takes the gradients from the engine instead (the same run
-    otherwise, batch for batch).
+    otherwise, batch for batch). ``callback(step, run)``, if given, runs after every step.
     """
     if len(X) != len(Y) or len(Y) < 2:
         raise ValueError(f"need as many contexts as targets, at least two: {len(X)} vs {len(Y)}")
@@ -345,12 +342,11 @@ def train_manual(
         raise ValueError(f"batch norm needs at least two examples per batch, got {batch_size}")
     if gradients not in ("manual", "autograd"):
         raise ValueError(f"gradients must be 'manual' or 'autograd', got {gradients!r}")
-    schedule = lr if callable(lr) else (lambda step: lr)
-    gen = np.random.default_rng(seed)
+    schedule = lr if callable(lr) else optim.constant(lr)
+    batches = minibatches(X, Y, batch_size, seed)
     run = ManualRun(stats=RunningStats.start(params["b1"].shape[0]))
-    for step in _steps(steps, progress):
-        ix = gen.integers(0, len(Y), size=batch_size)
-        Xb, Yb = X[ix], Y[ix]  # (B, T), (B,)
+    for step in range(steps):
+        Xb, Yb = batches(step)  # (B, T), (B,)
         loss, cache = forward(params, Xb, Yb)
         if gradients == "manual":
             grads = backward_fused(params, cache, Xb, Yb)
@@ -361,38 +357,6 @@ def train_manual(
             params[name] -= rate * grads[name]
         run.stats.update(cache["bnmean"], cache["bnvar"], batch_size)
         run.loss.append(loss)
+        if callback is not None:
+            callback(step + 1, run)
     return run
-
-
-def _steps(steps: int, progress: bool):
-    if not progress:
-        return range(steps)
-    from tqdm import tqdm  # only the command line asks for a progress bar
-
-    return tqdm(range(steps), desc="training", unit="step", mininterval=1.0)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m gpt_from_scratch.makemore.manual_backprop``: the chapter's run, longer."""
-    parser = argparse.ArgumentParser(
-        prog="python -m gpt_from_scratch.makemore.manual_backprop",
-        description="Train the two-layer MLP with batch norm on the names data set with the "
-        "hand-written backward pass only (SGD, lr 0.1 then 0.01 for the second half).",
-    )
-    parser.add_argument("--steps", type=int, default=200_000, help="SGD steps (200000)")
-    parser.add_argument("--n-hidden", type=int, default=64, help="hidden units (64)")
-    parser.add_argument("--seed", type=int, default=42, help="initialization and batches (42)")
-    args = parser.parse_args(argv)
-    words = load_words(data.path("names"))
-    vocab = Vocabulary.from_words(words)
-    splits = examples_by_split(words, vocab, block_size=3)
-    (X, Y), (X_dev, Y_dev) = splits["train"], splits["dev"]
-    params = init_params(vocab.size, n_hidden=args.n_hidden, seed=args.seed)
-    schedule = step_decay(0.1, 0.01, at=args.steps // 2)
-    run = train_manual(params, X, Y, steps=args.steps, lr=schedule, seed=args.seed, progress=True)
-    for name, (Xs, Ys) in {"train": (X, Y), "dev": (X_dev, Y_dev)}.items():
-        print(f"{name} loss {mean_nll(eval_logits(params, run.stats, Xs), Ys):.4f}")
-
-
-if __name__ == "__main__":
-    main()

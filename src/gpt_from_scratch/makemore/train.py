@@ -1,133 +1,155 @@
-"""The training loop every makemore model shares, and the loss it is judged by.
+"""The one training loop of every language model in the book, and the loss it is judged by.
 
-A model is an ``nn.Module`` that maps contexts ``X`` (a numpy int array of shape
-(B, block_size)) to logits of shape (B, vocab_size). Training draws random minibatches of
-examples, follows a learning-rate schedule, and records a :class:`History` of the loss.
+Every model, from the bigram to the GPT, keeps one contract (makemore's): ``model(idx, targets)``
+returns ``(logits, loss)``, with ``loss`` None when there are no targets. So one loop, one
+evaluator and one sampler (:mod:`.sample`) serve them all.
+
+The loop is told where its batches come from by a function ``batches(step) -> (x, y)``, and what
+to do after a step by callbacks ``callback(step, history)``: evaluations, checkpoints, progress
+bars. It does nothing else.
+
+>>> from gpt_from_scratch.makemore.mlp import MLP
+>>> from gpt_from_scratch.tensor import optim
+>>> X, Y = np.zeros((8, 3), dtype=np.int64), np.ones(8, dtype=np.int64)
+>>> model = MLP(vocab_size=5, block_size=3, n_embd=2, n_hidden=8)
+>>> history = train(model, optim.SGD(model.parameters(), lr=0.5), minibatches(X, Y, 4), 20)
+>>> len(history.loss), history.loss[-1] < history.loss[0]
+(20, True)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from gpt_from_scratch.tensor import functional as F
 from gpt_from_scratch.tensor import no_grad, optim
+
+Batches = Callable[[int], tuple[np.ndarray, np.ndarray]]
+Callback = Callable[[int, "History"], None]
 
 
 @dataclass
 class History:
-    """What a training run recorded: per step the minibatch loss and learning rate, and every
-    evaluation as ``evals[name] = [(step, loss), ...]`` (step = how many updates came before)."""
+    """What a training run recorded: per step the minibatch loss and learning rate, every
+    evaluation as ``evals[name] = [(step, loss), ...]`` (step = how many updates came before),
+    and the seconds spent training."""
 
     loss: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     evals: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def best(self, name: str) -> float:
+        """The lowest loss evaluated on ``name`` so far (inf before the first)."""
+        return min((loss for _, loss in self.evals.get(name, [])), default=float("inf"))
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: dict) -> History:
+        evals = {name: [tuple(e) for e in runs] for name, runs in obj["evals"].items()}
+        return cls(list(obj["loss"]), list(obj["lr"]), evals, float(obj["seconds"]))
 
 
-def step_decay(first: float, then: float, at: int) -> Callable[[int], float]:
-    """The lecture's schedule: learning rate ``first`` for steps before ``at``, ``then`` after.
-
-    >>> schedule = step_decay(0.1, 0.01, at=100)
-    >>> schedule(99), schedule(100)
-    (0.1, 0.01)
-    """
-    return lambda step: first if step < at else then
-
-
-def evaluate(model, X: np.ndarray, Y: np.ndarray, batch_size: int = 8192) -> float:
-    """The mean negative log-likelihood of targets ``Y`` given contexts ``X``.
-
-    Runs in eval mode (batch norm uses its running statistics, dropout is off) without
-    building a graph, a chunk of ``batch_size`` examples at a time; restores the model's mode.
-    """
-    if len(X) != len(Y) or len(Y) == 0:
-        raise ValueError(f"need as many contexts as targets, at least one: {len(X)} vs {len(Y)}")
-    was_training = model.training
-    model.eval()
-    total = 0.0
-    try:
-        with no_grad():
-            for start in range(0, len(Y), batch_size):
-                x, y = X[start : start + batch_size], Y[start : start + batch_size]
-                total += F.cross_entropy(model(x), y).item() * len(y)
-    finally:
-        model.train(was_training)
-    return total / len(Y)
-
-
-def make_optimizer(optimizer, params, lr: float):
-    """``"sgd"`` or ``"adamw"`` by name, or an optimizer that is already built."""
-    if optimizer == "sgd":
-        return optim.SGD(params, lr=lr)
-    if optimizer == "adamw":
-        return optim.AdamW(params, lr=lr)
-    if isinstance(optimizer, str):
-        raise ValueError(f"unknown optimizer {optimizer!r}; use 'sgd', 'adamw' or an instance")
-    return optimizer
+def train_step(model, optimizer, x: np.ndarray, y: np.ndarray, grad_clip: float | None) -> float:
+    """One step: the loss on the batch (x, y), its gradients (clipped to the global norm
+    ``grad_clip`` if given), and the optimizer's update. Returns the loss."""
+    _, loss = model(x, y)
+    optimizer.zero_grad()
+    loss.backward()
+    if grad_clip is not None:
+        optim.clip_grad_norm_(optimizer.parameters(), grad_clip)
+    optimizer.step()
+    return loss.item()
 
 
 def train(
     model,
-    X: np.ndarray,
-    Y: np.ndarray,
-    *,
+    optimizer,
+    batches: Batches,
     steps: int,
-    batch_size: int | None,
-    lr: float | Callable[[int], float],
-    optimizer="sgd",
-    eval_every: int | None = None,
-    eval_sets: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-    seed: int = 0,
-    progress: bool = False,
-    callback: Callable[[int, History], None] | None = None,
+    *,
+    lr: Callable[[int], float] | None = None,
+    grad_clip: float | None = None,
+    start: int = 0,
+    history: History | None = None,
+    callbacks: Iterable[Callback] = (),
 ) -> History:
-    """Minibatch gradient descent on the cross-entropy of ``model`` over examples ``(X, Y)``.
+    """Train ``model`` from step ``start`` up to ``steps``; returns the :class:`History`.
 
-    Each step draws ``batch_size`` examples at random (with a generator seeded by ``seed``;
-    ``batch_size=None`` uses every example, full-batch gradient descent), sets the learning rate
-    to ``lr(step)`` (or the constant ``lr``), and takes one optimizer step. Every ``eval_every``
-    steps, and after the last one, each of ``eval_sets`` is evaluated with :func:`evaluate`.
-    ``callback(step, history)``, if given, runs after every step.
+    Step k takes the batch ``batches(k)``, sets the learning rate to ``lr(k)`` (or leaves the
+    optimizer's), and calls each callback with (k + 1, history): the number of updates done.
+    A resumed run passes the ``start`` and ``history`` it saved.
     """
-    if len(X) != len(Y) or len(Y) == 0:
-        raise ValueError(f"need as many contexts as targets, at least one: {len(X)} vs {len(Y)}")
-    schedule = lr if callable(lr) else (lambda step: lr)
-    opt = make_optimizer(optimizer, model.parameters(), schedule(0))
-    rng = np.random.default_rng(seed)
-    history = History(evals={name: [] for name in eval_sets or {}})
+    history = history if history is not None else History()
+    callbacks = list(callbacks)
     model.train()
-    bar = _progress_bar(steps) if progress else None
-    for step in range(steps):
-        if batch_size is None:
-            x, y = X, Y
-        else:
-            ix = rng.integers(0, len(Y), size=batch_size)
-            x, y = X[ix], Y[ix]  # (B, block_size), (B,)
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.lr = schedule(step)
-        opt.step()
-        history.loss.append(loss.item())
-        history.lr.append(opt.lr)
-        done = step + 1
-        if eval_sets and ((eval_every and done % eval_every == 0) or done == steps):
-            for name, (X_eval, Y_eval) in eval_sets.items():
-                history.evals[name].append((done, evaluate(model, X_eval, Y_eval)))
-        if callback is not None:
-            callback(step, history)
-        if bar is not None:
-            bar.update(1)
-            if done % 100 == 0 or done == steps:
-                bar.set_postfix(loss=f"{np.mean(history.loss[-100:]):.4f}", lr=f"{opt.lr:.3g}")
-    if bar is not None:
-        bar.close()
+    began = time.perf_counter()
+    for step in range(start, steps):
+        x, y = batches(step)
+        if lr is not None:
+            optimizer.lr = lr(step)
+        history.loss.append(train_step(model, optimizer, x, y, grad_clip))
+        history.lr.append(optimizer.lr)
+        for callback in callbacks:
+            callback(step + 1, history)
+    history.seconds += time.perf_counter() - began
     return history
 
 
-def _progress_bar(steps: int):
-    from tqdm import tqdm  # only the command line asks for a progress bar
+def minibatches(X: np.ndarray, Y: np.ndarray, batch_size: int | None, seed: int = 0) -> Batches:
+    """Random minibatches of ``batch_size`` examples of (X, Y), drawn with replacement from a
+    generator seeded by ``seed``, one batch per call; ``batch_size=None`` gives every example
+    (full-batch gradient descent)."""
+    if len(X) != len(Y) or len(Y) == 0:
+        raise ValueError(f"need as many contexts as targets, at least one: {len(X)} vs {len(Y)}")
+    rng = np.random.default_rng(seed)
 
-    return tqdm(total=steps, desc="training", unit="step", mininterval=1.0)
+    def batch(step: int) -> tuple[np.ndarray, np.ndarray]:
+        if batch_size is None:
+            return X, Y
+        ix = rng.integers(0, len(Y), size=batch_size)
+        return X[ix], Y[ix]  # (B, block_size), (B,)
+
+    return batch
+
+
+@no_grad()
+def evaluate(model, X: np.ndarray, Y: np.ndarray, batch_size: int = 8192) -> float:
+    """The mean loss of targets ``Y`` given contexts ``X``, over every example.
+
+    Runs in eval mode (batch norm uses its running statistics, dropout is off) without
+    building a graph, ``batch_size`` examples at a time.
+    """
+    if len(X) != len(Y) or len(Y) == 0:
+        raise ValueError(f"need as many contexts as targets, at least one: {len(X)} vs {len(Y)}")
+    total = 0.0
+    with model.mode(training=False):
+        for first in range(0, len(Y), batch_size):
+            y = Y[first : first + batch_size]
+            _, loss = model(X[first : first + batch_size], y)
+            total += loss.item() * y.size
+    return total / Y.size
+
+
+def evaluate_every(
+    model,
+    every: int,
+    last: int,
+    sets: dict[str, tuple[np.ndarray, np.ndarray]],
+    batch_size: int = 8192,
+) -> Callback:
+    """A callback that evaluates ``model`` on each of ``sets`` every ``every`` steps and after
+    step ``last``, appending (step, loss) to ``history.evals[name]``."""
+
+    def callback(step: int, history: History) -> None:
+        if step % every == 0 or step == last:
+            for name, (X, Y) in sets.items():
+                loss = evaluate(model, X, Y, batch_size)
+                history.evals.setdefault(name, []).append((step, loss))
+
+    return callback

@@ -17,7 +17,8 @@ is a stack of dilated causal convolutions (:func:`causal_conv_forward`).
 
 >>> import numpy as np
 >>> model = WaveNet(vocab_size=27, block_size=8, n_embd=24, n_hidden=128)
->>> model(np.zeros((4, 8), dtype=np.int64)).shape
+>>> logits, _ = model(np.zeros((4, 8), dtype=np.int64))
+>>> logits.shape
 (4, 27)
 >>> model.num_parameters()
 76579
@@ -28,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpt_from_scratch.tensor import Tensor, cat, nn
+from gpt_from_scratch.tensor import functional as F
 
 
 class FlattenConsecutive(nn.Module):
@@ -118,8 +120,10 @@ class WaveNet(nn.Sequential):
         super().__init__(*layers)
         self.block_size = block_size
 
-    def num_parameters(self) -> int:
-        return sum(p.data.size for p in self.parameters())
+    def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
+        logits = super().forward(idx)  # (B, vocab_size): the layers in order
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
 
 
 def fusing_depth(block_size: int, fuse: int) -> int:

@@ -5,8 +5,6 @@ These functions only use `+`, `-`, `*`, `**`, `relu()`, `backward()`, `parameter
 the `micrograd` package from PyPI).
 """
 
-from tqdm import tqdm
-
 
 def mse_loss(predictions, targets):
     """Sum of squared errors, sum_i (prediction_i - target_i)^2."""
@@ -52,16 +50,19 @@ def training_step(model, xs, ys, learning_rate, loss_fn=hinge_loss):
     return loss.data, scores
 
 
-def fit(model, xs, ys, steps, learning_rate, loss_fn=hinge_loss, decay=0.0, progress=False):
+def fit(model, xs, ys, steps, learning_rate, loss_fn=hinge_loss, decay=0.0, callback=None):
     """`steps` training steps; the learning rate falls linearly to (1 - decay) of its start.
 
     Returns the history: a dict of lists "loss" and "accuracy", one entry per step, both
-    measured on the batch before that step's update. `progress` shows a progress bar.
+    measured on the batch before that step's update. `callback(step, history)`, if given,
+    runs after every step (the command moves a progress bar with it).
     """
     history = {"loss": [], "accuracy": []}
-    for step in tqdm(range(steps), disable=not progress, desc="training"):
+    for step in range(steps):
         rate = learning_rate * (1.0 - decay * step / steps)
         loss, scores = training_step(model, xs, ys, rate, loss_fn)
         history["loss"].append(loss)
         history["accuracy"].append(accuracy(scores, ys))
+        if callback is not None:
+            callback(step + 1, history)
     return history

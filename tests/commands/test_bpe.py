@@ -2,7 +2,7 @@
 
 import pytest
 
-from gpt_from_scratch.bpe.__main__ import main
+from gpt_from_scratch.commands.bpe import main
 
 
 def test_train_then_encode(tmp_path, capsys):

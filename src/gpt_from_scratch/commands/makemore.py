@@ -15,26 +15,23 @@ words. The output folder holds::
     OUT/last/     the weights after the latest evaluation, plus the optimizer state, to resume
     OUT/log.jsonl one JSON object per evaluation: step, train and dev loss, lr, seconds
 
-Checkpoints are :mod:`gpt_from_scratch.checkpoint` folders: arrays in an npz read without pickle,
-the model type, configuration, vocabulary and training settings in ``meta.json``, both written
-atomically. In ``model.npz`` the model's arrays are named ``model.<name>``; ``last`` also holds the
-optimizer's per-parameter state as ``optim.<slot>.<name>`` (SGD's momentum ``velocity``, AdamW's
-moments ``m`` and ``v``) and AdamW's step count as ``optim.t``.
+Checkpoints are :mod:`gpt_from_scratch.checkpoint` folders (:func:`~gpt_from_scratch.checkpoint.
+save_training`): arrays in an npz read without pickle, the model type, configuration, vocabulary
+and training settings in ``meta.json``, both written atomically; ``last`` also holds the
+optimizer's ``state_dict()``.
 
-Training runs in segments that end at each evaluation; segment k draws its minibatches from a
-generator seeded by (seed, first step of k). Checkpoints are written at segment ends, so a resumed
-run continues exactly as the uninterrupted run would have, bit for bit.
+Training is one run of the book's training loop, cut into segments that end at each evaluation;
+segment k draws its minibatches from a generator seeded by (seed, first step of k). Checkpoints
+are written at segment ends, so a resumed run continues exactly as the uninterrupted run would
+have, bit for bit.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,25 +39,37 @@ from typing import Any
 import numpy as np
 
 from gpt_from_scratch import data
-from gpt_from_scratch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
-from gpt_from_scratch.makemore.models import (
+from gpt_from_scratch.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    restore_training,
+    save_training,
+)
+from gpt_from_scratch.commands.models import (
     MODEL_TYPES,
     Training,
     build_model,
     model_config,
     model_type_entry,
 )
+from gpt_from_scratch.commands.progress import progress_bar, show_progress
+from gpt_from_scratch.files import atomic_write, sha256_file
+from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
 from gpt_from_scratch.makemore.sample import sample
-from gpt_from_scratch.makemore.train import evaluate, train
+from gpt_from_scratch.makemore.train import (
+    Batches,
+    Callback,
+    History,
+    evaluate,
+    minibatches,
+    train,
+)
 from gpt_from_scratch.tensor import manual_seed, optim
 
 SPLIT_SEED = 42
 LOG = "log.jsonl"
 # Command-line flags that set the model's configuration (a model takes some of them).
 CONFIG_FLAGS = ("block_size", "n_embd", "n_hidden", "n_layer", "n_head", "dropout")
-# Per-parameter optimizer state: SGD's momentum buffers, AdamW's first and second moments.
-OPTIMIZER_SLOTS = ("velocity", "m", "v")
 
 
 class UsageError(ValueError):
@@ -144,20 +153,6 @@ def check_settings(s: RunSettings) -> None:
         raise UsageError(f"learning rates must be positive: --lr {s.lr}, --lr-final {s.lr_final}")
 
 
-def learning_rate(s: Training, step: int) -> float:
-    """The learning rate at ``step`` under the schedule of ``s``.
-
-    >>> s = Training(steps=100, lr=0.1, lr_final=0.01, schedule="step", decay_at=0.75)
-    >>> learning_rate(s, 74), learning_rate(s, 75)
-    (0.1, 0.01)
-    """
-    if s.schedule == "step":
-        return s.lr if step < s.decay_at * s.steps else s.lr_final
-    if s.schedule == "cosine":
-        return optim.cosine_lr(step, s.lr, s.warmup_steps, s.steps, s.lr_final)
-    return s.lr
-
-
 def make_optimizer(model, s: Training):
     """SGD or AdamW over the model's parameters; a model may group them (``param_groups``)."""
     params = model.param_groups(s.weight_decay) if hasattr(model, "param_groups") else None
@@ -173,35 +168,6 @@ def given_config(args: argparse.Namespace) -> dict[str, Any]:
 # -- checkpoints ----------------------------------------------------------------------------------
 
 
-def optimizer_state(opt, model) -> dict[str, np.ndarray]:
-    """The optimizer's state as named arrays, ``optim.<slot>.<parameter name>`` and ``optim.t``."""
-    names = {id(p): name for name, p in model.named_parameters()}
-    state = {}
-    for slot in OPTIMIZER_SLOTS:
-        for key, array in getattr(opt, slot, {}).items():
-            state[f"optim.{slot}.{names[key]}"] = array.copy()
-    if hasattr(opt, "t"):
-        state["optim.t"] = np.array(opt.t, dtype=np.int64)
-    return state
-
-
-def load_optimizer_state(opt, model, state: dict[str, np.ndarray]) -> None:
-    """The inverse of :func:`optimizer_state`."""
-    params = dict(model.named_parameters())
-    for key, array in state.items():
-        if key == "optim.t":
-            opt.t = int(array)
-        elif key.startswith("optim."):
-            _, slot, name = key.split(".", 2)
-            if slot not in OPTIMIZER_SLOTS or name not in params:
-                raise CheckpointError(f"checkpoint entry {key!r} fits neither model nor optimizer")
-            getattr(opt, slot)[id(params[name])] = array.copy()
-
-
-def model_state(model) -> dict[str, np.ndarray]:
-    return {f"model.{name}": array for name, array in model.state_dict().items()}
-
-
 def restore_model(folder: Path, expected_type: str | None):
     """Rebuild the model saved in ``folder`` from its meta and load its weights.
 
@@ -212,10 +178,9 @@ def restore_model(folder: Path, expected_type: str | None):
     try:
         vocab = Vocabulary.from_json(meta["vocab"])
         model = build_model(meta["type"], vocab.size, meta["config"])
-        weights = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
-        model.load_state_dict(weights)
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{folder}: does not describe a usable model ({err})") from err
+    restore_training(folder, state, meta, model)
     return model, vocab, state, meta
 
 
@@ -223,25 +188,13 @@ def resolve_input(text: str) -> Path:
     """A path to a file, or the name of a data set that :mod:`gpt_from_scratch.data` knows."""
     try:
         return data.file_or_dataset(text)
-    except FileNotFoundError as err:
+    except data.DataError as err:
         raise UsageError(f"--input {err}") from None
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_log(path: Path, records: list[dict[str, Any]]) -> None:
-    """Rewrite the log, one JSON object a line, atomically (temporary file, then rename)."""
-    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Rewrite the log, one JSON object a line, atomically."""
+    atomic_write(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode())
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -321,7 +274,7 @@ def new_run(args: argparse.Namespace, out: Path) -> Run:
         vocab=vocab,
         settings=settings,
         input_path=input_path,
-        input_sha256=file_sha256(input_path),
+        input_sha256=sha256_file(input_path),
         splits=splits,
         model=model,
         optimizer=make_optimizer(model, settings),
@@ -336,7 +289,7 @@ def resumed_run(args: argparse.Namespace, out: Path) -> Run:
         raise UsageError(f"{out} holds a model with {meta['config']}; it cannot change to {clash}")
     settings = run_settings(args, meta["training"])
     input_path = resolve_input(args.input or meta["input"]["path"])
-    sha = file_sha256(input_path)
+    sha = sha256_file(input_path)
     if sha != meta["input"]["sha256"]:
         raise UsageError(
             f"{input_path} is not the file this run trained on (its SHA-256 differs); "
@@ -344,7 +297,7 @@ def resumed_run(args: argparse.Namespace, out: Path) -> Run:
         )
     _, splits = load_splits(input_path, vocab, meta["config"].get("block_size", 1))
     optimizer = make_optimizer(model, settings)
-    load_optimizer_state(optimizer, model, state)
+    restore_training(out / "last", state, meta, model, optimizer)
     best_dev, best_step = meta["best_dev_loss"], meta["best_step"]
     log = [r for r in read_log(out / LOG) if r["step"] <= meta["step"] and "final" not in r]
     return Run(
@@ -365,77 +318,76 @@ def resumed_run(args: argparse.Namespace, out: Path) -> Run:
     )
 
 
-def segment_ends(start: int, steps: int, every: int) -> list[int]:
-    """The steps at which evaluations (and checkpoints) happen after ``start``.
-
-    >>> segment_ends(0, 12, 5), segment_ends(5, 12, 5)
-    ([5, 10, 12], [10, 12])
-    """
-    ends = list(range((start // every + 1) * every, steps, every))
-    return ends + [steps] if steps > start else []
-
-
 def segment_seed(seed: int, start: int) -> int:
     """The minibatch seed of the segment that begins at ``start``: a function of both."""
     return int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
 
 
-def train_run(run: Run, quiet: bool) -> None:
-    """Train segment by segment: evaluate dev after each, keep the best, save to resume."""
+def segment_batches(
+    X: np.ndarray, Y: np.ndarray, batch_size: int, seed: int, every: int
+) -> Batches:
+    """Minibatches whose generator starts afresh, seeded by (seed, step), at the first step
+    asked for and at every multiple of ``every``: where segments begin, and runs resume."""
+    draw = None
+
+    def batch(step: int) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal draw
+        if draw is None or step % every == 0:
+            draw = minibatches(X, Y, batch_size, segment_seed(seed, step))
+        return draw(step)
+
+    return batch
+
+
+def end_of_segment(run: Run, bar) -> Callback:
+    """The callback that closes each segment: evaluate dev, keep the best, save to resume, log."""
     s = run.settings
-    X, Y = run.splits["train"]
-    started = time.time()
-    bar = progress_bar(s.steps, run.step, quiet)
-    for end in segment_ends(run.step, s.steps, s.eval_every):
-        start = run.step
-        history = train(
-            run.model,
-            X,
-            Y,
-            steps=end - start,
-            batch_size=s.batch_size,
-            lr=lambda k, start=start: learning_rate(s, start + k),
-            optimizer=run.optimizer,
-            seed=segment_seed(s.seed, start),
-            callback=lambda k, h: bar_update(bar, h),
-        )
-        run.step = end
+    started, first_of_segment = time.time(), [0]
+
+    def callback(step: int, history: History) -> None:
+        if step % s.eval_every and step != s.steps:
+            return
+        run.step = step
         dev = evaluate(run.model, *run.splits["dev"])
+        losses = history.loss[first_of_segment[0] :]
+        first_of_segment[0] = len(history.loss)
         record = {
-            "step": end,
-            "train_loss": float(np.mean(history.loss)),
+            "step": step,
+            "train_loss": float(np.mean(losses)),
             "dev_loss": dev,
             "lr": history.lr[-1],
             "seconds": round(time.time() - started, 2),
         }
         if dev < run.best_dev:
-            run.best_dev, run.best_step = dev, end
-            save_checkpoint(run.out / "best", model_state(run.model), run.meta(dev_loss=dev))
-        state = {**model_state(run.model), **optimizer_state(run.optimizer, run.model)}
-        save_checkpoint(run.out / "last", state, run.meta(dev_loss=dev))
+            run.best_dev, run.best_step = dev, step
+            save_training(run.out / "best", run.meta(dev_loss=dev), run.model)
+        save_training(run.out / "last", run.meta(dev_loss=dev), run.model, run.optimizer)
         run.log.append(record)
         write_log(run.out / LOG, run.log)
         if bar is not None:
             bar.set_postfix(loss=f"{record['train_loss']:.4f}", dev=f"{dev:.4f}")
-            bar.write(f"step {end}: train {record['train_loss']:.4f}, dev {dev:.4f}")
+            bar.write(f"step {step}: train {record['train_loss']:.4f}, dev {dev:.4f}")
+
+    return callback
+
+
+def train_run(run: Run, quiet: bool) -> None:
+    """Train to ``settings.steps``, evaluating dev at each segment's end."""
+    s = run.settings
+    X, Y = run.splits["train"]
+    bar = None if quiet else progress_bar(s.steps, initial=run.step)
+    callbacks = ([] if bar is None else [show_progress(bar)]) + [end_of_segment(run, bar)]
+    train(
+        run.model,
+        run.optimizer,
+        segment_batches(X, Y, s.batch_size, s.seed, s.eval_every),
+        s.steps,
+        lr=s.learning_rates(),
+        start=run.step,
+        callbacks=callbacks,
+    )
     if bar is not None:
         bar.close()
-
-
-def progress_bar(total: int, initial: int, quiet: bool):
-    if quiet:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, desc="training", unit="step", mininterval=1.0)
-
-
-def bar_update(bar, history) -> None:
-    if bar is None:
-        return
-    bar.update(1)
-    if len(history.loss) % 100 == 0:
-        bar.set_postfix(loss=f"{np.mean(history.loss[-100:]):.4f}", lr=f"{history.lr[-1]:.3g}")
 
 
 def final_report(run: Run) -> dict[str, Any]:
@@ -496,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def describe(run: Run) -> None:
-    n_params = sum(p.data.size for p in run.model.parameters())
+    n_params = run.model.num_parameters()
     sizes = ", ".join(f"{k} {len(v[1])}" for k, v in run.splits.items())
     print(
         f"{run.model_type} {run.config}: {n_params} parameters; vocabulary of {run.vocab.size}; "

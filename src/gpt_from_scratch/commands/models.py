@@ -1,4 +1,6 @@
-"""The models the ``makemore`` command can train, by name, each with its default settings.
+"""The registry of the ``makemore`` command: the models it can train, by name, each with its
+default settings. It lives on the commands floor because it spans the parts: Part II's models
+and Part III's GPT.
 
 An entry of :data:`MODEL_TYPES` says how to build the model from a vocabulary size and a JSON-able
 configuration (what a checkpoint stores), which configuration keys it takes with their defaults,
@@ -22,6 +24,7 @@ from gpt_from_scratch.gpt.model import NextCharacterGPT
 from gpt_from_scratch.makemore.bigram import NeuralBigram
 from gpt_from_scratch.makemore.mlp import MLP
 from gpt_from_scratch.makemore.wavenet import WaveNet
+from gpt_from_scratch.tensor import optim
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,19 @@ class Training:
     decay_at: float = 0.75
     warmup_steps: int = 0
     weight_decay: float = 0.0
+
+    def learning_rates(self):
+        """The learning rate of each step: ``schedule`` as one of ``tensor.optim``'s schedules.
+
+        >>> schedule = Training(steps=100, lr=0.1, lr_final=0.01, decay_at=0.75).learning_rates()
+        >>> schedule(74), schedule(75)
+        (0.1, 0.01)
+        """
+        if self.schedule == "step":
+            return optim.step_decay(self.lr, self.lr_final, at=self.decay_at * self.steps)
+        if self.schedule == "cosine":
+            return optim.warmup_cosine(self.lr, self.warmup_steps, self.steps, self.lr_final)
+        return optim.constant(self.lr)
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,17 @@ import json
 import numpy as np
 import pytest
 
-from gpt_from_scratch.checkpoint import load_checkpoint
-from gpt_from_scratch.makemore.cli import (
+from gpt_from_scratch.checkpoint import load_checkpoint, restore_training, save_training
+from gpt_from_scratch.commands.makemore import (
     Run,
-    load_optimizer_state,
     main,
     make_optimizer,
-    optimizer_state,
     restore_model,
-    segment_ends,
+    segment_batches,
 )
+from gpt_from_scratch.commands.models import MODEL_TYPES, Training, build_model
 from gpt_from_scratch.makemore.data import Vocabulary
-from gpt_from_scratch.makemore.models import MODEL_TYPES, Training, build_model
 from gpt_from_scratch.tensor import Tensor, manual_seed
-from gpt_from_scratch.tensor import functional as F
 
 NAMES = """emma olivia ava isabella sophia charlotte mia amelia harper evelyn abigail emily
 elizabeth mila ella avery sofia camila aria scarlett victoria madison luna grace chloe penelope
@@ -97,26 +94,34 @@ def test_a_checkpoint_round_trips_bit_for_bit(names_file, tmp_path):
         np.testing.assert_array_equal(array, state["model." + name])
         assert array.dtype == state["model." + name].dtype
     opt = make_optimizer(model, Training(optimizer="adamw", lr=0.01))
-    load_optimizer_state(opt, model, state)
-    again = optimizer_state(opt, model)
-    assert again.keys() == {k for k in state if k.startswith("optim.")}
-    assert int(again["optim.t"]) == 10
-    for name, array in again.items():
-        np.testing.assert_array_equal(array, state[name])
+    restore_training(out / "last", state, meta, model, opt)
+    saved = opt.state_dict()
+    assert saved["t"] == 10
+    for index, slots in saved["state"].items():
+        assert slots.keys() == {"exp_avg", "exp_avg_sq"}
+        for slot, array in slots.items():
+            np.testing.assert_array_equal(array, state[f"optimizer.{index}.{slot}"])
 
 
-def test_an_optimizer_state_restores_into_a_fresh_model():
+def test_an_optimizer_state_restores_into_a_fresh_model(tmp_path):
     manual_seed(0)
     model = build_model("mlp", 5, {"n_embd": 2, "n_hidden": 3})
     opt = make_optimizer(model, Training(optimizer="sgd", lr=0.1))
     opt.param_groups[0]["momentum"] = 0.9
-    F.cross_entropy(model(np.zeros((4, 3), dtype=np.int64)), np.arange(4)).backward()
+    model(np.zeros((4, 3), dtype=np.int64), np.arange(4))[1].backward()
     opt.step()
-    saved = optimizer_state(opt, model)
-    assert {k.split(".")[1] for k in saved} == {"velocity"}
-    fresh = make_optimizer(model, Training(optimizer="sgd", lr=0.1))
-    load_optimizer_state(fresh, model, saved)
-    assert optimizer_state(fresh, model).keys() == saved.keys()
+    save_training(tmp_path, {"type": "mlp"}, model, opt)
+    state, meta = load_checkpoint(tmp_path, expected_type="mlp")
+    fresh_model = build_model("mlp", 5, {"n_embd": 2, "n_hidden": 3})
+    fresh = make_optimizer(fresh_model, Training(optimizer="sgd", lr=0.1))
+    restore_training(tmp_path, state, meta, fresh_model, fresh)
+    assert fresh.param_groups[0]["momentum"] == 0.9
+    restored, saved = fresh.state_dict()["state"], opt.state_dict()["state"]
+    assert restored.keys() == saved.keys()
+    for index in saved:
+        np.testing.assert_array_equal(
+            restored[index]["momentum_buffer"], saved[index]["momentum_buffer"]
+        )
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
@@ -202,10 +207,15 @@ def test_a_setting_the_model_does_not_take_is_an_error(names_file, tmp_path, cap
     assert "has no setting ['n_hidden']" in capsys.readouterr().err
 
 
-def test_evaluations_fall_on_multiples_of_eval_every():
-    assert segment_ends(0, 25, 10) == [10, 20, 25]
-    assert segment_ends(20, 25, 10) == [25]
-    assert segment_ends(25, 25, 10) == []
+def test_a_resumed_run_draws_the_batches_of_the_uninterrupted_one():
+    X, Y = np.arange(200).reshape(100, 2), np.arange(100)
+    straight = segment_batches(X, Y, 4, seed=0, every=10)
+    first = [straight(step)[1] for step in range(25)]
+    resumed = segment_batches(X, Y, 4, seed=0, every=10)
+    again = [resumed(step)[1] for step in range(10, 25)]
+    for a, b in zip(first[10:], again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[10])  # each segment has a generator of its own
 
 
 def test_every_registered_type_has_a_usable_default_training():
@@ -230,8 +240,8 @@ def test_the_model_restored_from_best_predicts_like_the_trained_one(names_file, 
     again, *_ = restore_model(out / "best", None)
     model.eval(), again.eval()
     x = np.zeros((3, 8), dtype=np.int64)
-    assert isinstance(model(x), Tensor)
-    np.testing.assert_array_equal(model(x).data, again(x).data)
+    assert isinstance(model(x)[0], Tensor)
+    np.testing.assert_array_equal(model(x)[0].data, again(x)[0].data)
 
 
 def test_a_missing_input_file_is_named(tmp_path, capsys):

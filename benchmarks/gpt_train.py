@@ -26,7 +26,8 @@ if args.threads is not None:  # must be set before numpy loads OpenBLAS
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from gpt_from_scratch.gpt import GPT, GPTConfig, train_step  # noqa: E402
+from gpt_from_scratch.gpt import GPT, GPTConfig  # noqa: E402
+from gpt_from_scratch.makemore.train import train_step  # noqa: E402
 from gpt_from_scratch.tensor import (  # noqa: E402
     get_num_threads,
     manual_seed,

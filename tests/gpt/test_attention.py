@@ -1,19 +1,24 @@
 """The fused causal attention op against an unfused engine reference, PyTorch, and finite
-differences; the packed and cached variants against the plain one."""
+differences; the packed and cached variants against the plain one; two threads against one."""
 
+import doctest
 import math
 
 import numpy as np
 import pytest
 
-from gpt_from_scratch.tensor import Tensor, gradcheck
-from gpt_from_scratch.tensor.attention import (
+from gpt_from_scratch.gpt import attention
+from gpt_from_scratch.gpt.attention import (
+    attention_backward,
+    attention_forward,
     cached_self_attention,
     causal_mask,
     causal_self_attention,
     linear_gelu,
     scaled_dot_product_attention,
 )
+from gpt_from_scratch.tensor import Tensor, get_num_threads, gradcheck, set_num_threads
+from gpt_from_scratch.tensor.speed import threads
 
 
 def random_qkv(shape=(2, 3, 5, 4), seed=0):
@@ -160,3 +165,106 @@ def test_linear_gelu_equals_the_engine_chain():
     for ours, theirs in zip(fused_grads, (x2.grad, w2.grad, b2.grad), strict=True):
         np.testing.assert_allclose(ours, theirs, atol=1e-12)
     gradcheck(lambda a, c, d: linear_gelu(a, c, d).sum(), [x, w, b])
+
+
+def test_docstring_examples():
+    result = doctest.testmod(attention)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# ----- two threads give what one gives -----
+
+
+@pytest.fixture
+def thread_count():
+    """A function that sets the engine's thread count; the original count is restored after."""
+    before = get_num_threads()
+    yield set_num_threads
+    set_num_threads(before)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every product and elementwise pass counts as worth sharing, so small tests split too."""
+    monkeypatch.setattr(threads, "MIN_MULTIPLY_ADDS", 1)
+    monkeypatch.setattr(threads, "MIN_ENTRIES", 1)
+
+
+def random(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def forward_and_backward(function, *inputs):
+    """function(*inputs) and the inputs' gradients, for a fixed random output gradient."""
+    tensors = [Tensor(a, requires_grad=True) for a in inputs]
+    y = function(*tensors)
+    y.backward(random(*y.shape, seed=99))
+    return [y.data] + [t.grad for t in tensors]
+
+
+def cached_one_token_at_a_time():
+    qkv, cache = random(3, 6, 24), {}
+    first = cached_self_attention(qkv[:, :2], 2, cache)  # a two-token prompt
+    rest = [cached_self_attention(qkv[:, t : t + 1], 2, cache) for t in range(2, 6)]
+    return [first, *rest, cache["k"], cache["v"]]
+
+
+PARALLEL_OPERATIONS = {
+    "attention": lambda: forward_and_backward(
+        scaled_dot_product_attention, random(3, 2, 7, 4), random(3, 2, 7, 4), random(3, 2, 7, 4)
+    ),
+    "attention, fewer queries than keys": lambda: forward_and_backward(
+        scaled_dot_product_attention, random(3, 2, 2, 4), random(3, 2, 7, 4), random(3, 2, 7, 4)
+    ),
+    "packed self-attention": lambda: forward_and_backward(
+        lambda qkv: causal_self_attention(qkv, n_head=2), random(3, 10, 24)
+    ),
+    "cached self-attention": cached_one_token_at_a_time,
+    "linear_gelu with bias": lambda: forward_and_backward(
+        linear_gelu, random(3, 10, 8), random(8, 16), random(16)
+    ),
+    "linear_gelu without bias": lambda: forward_and_backward(
+        lambda x, w: linear_gelu(x, w, None), random(30, 8), random(8, 16)
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", list(PARALLEL_OPERATIONS))
+def test_two_threads_give_what_one_thread_gives(thread_count, split_everything, operation):
+    thread_count(1)
+    serial = PARALLEL_OPERATIONS[operation]()
+    thread_count(2)
+    shared = PARALLEL_OPERATIONS[operation]()
+    for got, expected in zip(shared, serial, strict=True):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_attention_backward_writes_into_given_arrays(thread_count, split_everything):
+    thread_count(2)
+    rng = np.random.default_rng(4)
+    q, k, v, g = (rng.standard_normal((4, 2, 5, 3)) for _ in range(4))
+    _, probs = attention_forward(q, k, v)
+    expected = attention_backward(g, q, k, v, probs)
+    packed = np.zeros((3, 2, 4, 5, 3)).transpose(0, 2, 1, 3, 4)  # strided views, as in use
+    outs = tuple(packed)
+    returned = attention_backward(g, q, k, v, probs, out=outs)
+    for got, into, want in zip(returned, outs, expected, strict=True):
+        assert got is into
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_attention_on_one_sequence_equals_a_batch_of_one(thread_count, split_everything):
+    thread_count(2)
+    rng = np.random.default_rng(5)
+    q, k, v, g = (rng.standard_normal((6, 4)) for _ in range(4))
+    y, probs = attention_forward(q, k, v)
+    y_batched, probs_batched = attention_forward(q[None], k[None], v[None])
+    np.testing.assert_array_equal(y, y_batched[0])
+    np.testing.assert_array_equal(probs, probs_batched[0])
+    outs = tuple(np.empty((6, 4)) for _ in range(3))
+    grads = attention_backward(g, q, k, v, probs, out=outs)
+    batched = attention_backward(g[None], q[None], k[None], v[None], probs[None])
+    for got, into, want in zip(grads, outs, batched, strict=True):
+        assert got is into
+        np.testing.assert_array_equal(got, want[0])

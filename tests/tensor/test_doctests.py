@@ -5,7 +5,16 @@ import importlib
 
 import pytest
 
-MODULES = ["engine", "functional", "nn", "optim", "gradcheck", "parallel"]
+MODULES = [
+    "engine",
+    "functional",
+    "nn",
+    "optim",
+    "gradcheck",
+    "speed",
+    "speed.threads",
+    "speed.kernels",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gpt_from_scratch.tensor import Tensor, cat, gradcheck, no_grad, stack, tensor
+from gpt_from_scratch.tensor import Tensor, cat, gradcheck, no_grad, optim, stack, tensor
 from gpt_from_scratch.tensor.engine import _sum_to_shape, topological_order
 
 
@@ -187,7 +187,7 @@ def test_a_gradient_handed_to_two_tensors_is_never_written_in_place():
     a = Tensor(rand(3), requires_grad=True)
     b = Tensor(rand(3), requires_grad=True)
     (a + b).sum().backward()  # both receive the same (read-only, broadcast) gradient array
-    a.grad *= 10.0  # what gradient clipping does to a leaf's gradient
+    a.grad *= 10.0  # a user scaling one leaf's gradient
     assert a.grad.tolist() == [10.0] * 3 and b.grad.tolist() == [1.0] * 3
     a.zero_grad()
     h = a * 2.0
@@ -195,17 +195,41 @@ def test_a_gradient_handed_to_two_tensors_is_never_written_in_place():
     assert h.grad.tolist() == [2.0] * 3 and a.grad.tolist() == [4.0] * 3
 
 
-def test_a_fresh_gradient_is_kept_without_a_copy_and_then_accumulated_in_place():
+def test_a_leaf_added_to_itself_gets_both_gradients():
+    a = Tensor(rand(2, 3), requires_grad=True)
+    weights = rand(2, 3, seed=4)
+    ((a + a) * Tensor(weights)).sum().backward()
+    np.testing.assert_allclose(a.grad, 2.0 * weights, rtol=1e-6)
+    assert a.grad.flags.writeable
+    assert gradcheck(lambda x: (x + x) * Tensor(weights), [rand(2, 3, seed=5)])
+
+
+@pytest.mark.parametrize("seeded", [False, True], ids=["loss", "grad-argument"])
+def test_clipping_one_leaf_leaves_the_other_leafs_gradient_alone(seeded):
+    a, b = Tensor(rand(3, seed=1), requires_grad=True), Tensor(rand(3, seed=2), requires_grad=True)
+    weights = np.array([3.0, -4.0, 12.0], dtype=np.float32)
+    y = (a + b) * Tensor(weights)  # a and b receive one and the same gradient array
+    if seeded:
+        y.backward(np.ones(3, dtype=np.float32))
+    else:
+        y.sum().backward()
+    norm = optim.clip_grad_norm_([a], 1.0)
+    assert norm == pytest.approx(13.0)
+    np.testing.assert_allclose(a.grad, weights / 13.0, rtol=1e-5)
+    np.testing.assert_allclose(b.grad, weights)
+    assert a.grad.flags.writeable and b.grad.flags.writeable
+
+
+def test_backward_keeps_the_callers_gradient_array_unchanged_and_unshared():
     x = Tensor(rand(2, 3), requires_grad=True)
-    h = x * 1.0
-    grad = np.ones((2, 3), dtype=np.float32)
-    h._accumulate(grad, fresh=True)
-    assert h.grad is grad
-    h._accumulate(np.ones((2, 3), dtype=np.float32), fresh=True)
-    assert h.grad is grad and grad.tolist() == [[2.0] * 3] * 2
-    shared = np.ones((2, 3), dtype=np.float32)
-    x._accumulate(shared)  # a leaf copies an array it does not own
-    assert x.grad is not shared
+    seed = np.ones((3, 2), dtype=np.float32)
+    x.reshape(3, 2).backward(seed)
+    seed[0, 0] = 7.0
+    assert x.grad.tolist() == [[1.0] * 3] * 2
+    x.grad = x.grad * 0.5  # what clipping does, and backward accumulates onto it
+    x.reshape(3, 2).backward(seed)
+    assert x.grad.tolist() == [[7.5, 1.5, 1.5], [1.5, 1.5, 1.5]]
+    assert seed[0].tolist() == [7.0, 1.0]
 
 
 def test_backward_on_a_long_chain_does_not_recurse():
@@ -363,7 +387,7 @@ def test_ops_match_pytorch(torch):
 
 @pytest.mark.parametrize("limit", [0, 10**9], ids=["sorted-segments", "one-hot"])
 def test_both_embedding_backward_paths_accumulate_repeats(monkeypatch, limit):
-    monkeypatch.setattr("gpt_from_scratch.tensor.engine.ONE_HOT_LIMIT", limit)
+    monkeypatch.setattr("gpt_from_scratch.tensor.speed.kernels.ONE_HOT_LIMIT", limit)
     ids = np.array([[0, 2, 2], [4, 0, -1]])  # -1 is the last row, as in numpy
     assert gradcheck(lambda table: table[ids], [rand(5, 3)])
 

@@ -1,39 +1,53 @@
-"""Freed arrays' memory stays in the process, so allocating the same arrays again costs no page
-faults (glibc only)."""
+"""A training loop's memory stays bounded: after a few warm-up steps, thousands more steps of the
+same model raise the process's peak memory by almost nothing."""
 
-import resource
+import subprocess
 import sys
+import textwrap
 
-import numpy as np
 import pytest
 
-from gpt_from_scratch.tensor import memory
+TRAINING = """
+import resource
+import numpy as np
+from gpt_from_scratch.tensor import functional as F
+from gpt_from_scratch.tensor import Tensor, manual_seed, nn, optim, set_num_threads
+
+def peak_mib():  # ru_maxrss is in KiB on Linux, in bytes on macOS
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+set_num_threads(THREADS)
+manual_seed(0)
+model = nn.Sequential(nn.Linear(64, 512), nn.Tanh(), nn.Linear(512, 512), nn.Tanh(),
+                      nn.Linear(512, 10))
+optimizer = optim.AdamW(model.parameters(), lr=1e-3)
+rng = np.random.default_rng(0)
+x = Tensor(rng.standard_normal((256, 64)))  # (256, 64); activations of 512 KiB each
+y = rng.integers(0, 10, 256)
+
+def steps(n):
+    for _ in range(n):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optim.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+steps(20)
+warm = peak_mib()
+steps(400)
+print(warm, peak_mib())
+"""
 
 
-def page_faults():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def faults_per_round(rounds=20):
-    """Page faults per round of a training step's pattern: allocate and write four arrays of
-    6 MB (a step's activations), then free them all."""
-    start = page_faults()
-    for _ in range(rounds):
-        arrays = [np.ones((768, 2048), dtype=np.float32) for _ in range(4)]
-        del arrays
-    return (page_faults() - start) / rounds
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
-def test_reallocated_arrays_reuse_freed_memory():
-    if not memory.keep_freed_memory():
-        pytest.skip("this Linux has no glibc mallopt")
-    faults_per_round(3)  # the first rounds may grow the heap
-    # With glibc's default settings the freed 24 MB go back to the kernel after each round,
-    # and the next round faults in about 2,000 fresh pages.
-    assert faults_per_round() < 10
-
-
-def test_elsewhere_it_reports_false(monkeypatch):
-    monkeypatch.setattr(sys, "platform", "darwin")
-    assert memory.keep_freed_memory() is False
+@pytest.mark.skipif(sys.platform == "win32", reason="needs the resource module")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_peak_memory_does_not_grow_after_warm_up(threads):
+    code = f"import sys\nTHREADS = {threads}\n" + textwrap.dedent(TRAINING)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    warm, final = map(float, result.stdout.split())
+    assert final - warm < 8, f"peak memory grew from {warm:.0f} MiB to {final:.0f} MiB"

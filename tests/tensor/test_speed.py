@@ -1,8 +1,11 @@
-"""The engine's thread pool: blocks cover the range once, errors surface, results do not depend
-on the number of threads."""
+"""The speed layer: blocks cover the range once, errors surface, every parallel operation gives
+at two threads what it gives at one, and importing the engine changes nothing in the process."""
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -10,18 +13,13 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from gpt_from_scratch.tensor import Tensor, get_num_threads, parallel, set_num_threads
+from gpt_from_scratch.tensor import Tensor, get_num_threads, set_num_threads, speed
 from gpt_from_scratch.tensor import functional as F
-from gpt_from_scratch.tensor.attention import (
-    attention_backward,
-    attention_forward,
-    causal_self_attention,
-    linear_gelu,
-)
+from gpt_from_scratch.tensor.speed import kernels, threads
 
 
 @pytest.fixture
-def threads():
+def thread_count():
     """A function that sets the engine's thread count; the original count is restored after."""
     before = get_num_threads()
     yield set_num_threads
@@ -31,8 +29,8 @@ def threads():
 @pytest.fixture
 def split_everything(monkeypatch):
     """Every product and elementwise pass counts as worth sharing, so small tests split too."""
-    monkeypatch.setattr(parallel, "MIN_MULTIPLY_ADDS", 1)
-    monkeypatch.setattr(parallel, "MIN_ENTRIES", 1)
+    monkeypatch.setattr(threads, "MIN_MULTIPLY_ADDS", 1)
+    monkeypatch.setattr(threads, "MIN_ENTRIES", 1)
 
 
 def blas_threads():
@@ -41,8 +39,8 @@ def blas_threads():
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 5])
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 100])
-def test_blocks_cover_the_range_exactly_once(threads, n_threads, n):
-    threads(n_threads)
+def test_blocks_cover_the_range_exactly_once(thread_count, n_threads, n):
+    thread_count(n_threads)
     hits = np.zeros(n, dtype=int)
     calls = []
 
@@ -50,30 +48,30 @@ def test_blocks_cover_the_range_exactly_once(threads, n_threads, n):
         calls.append((start, stop))
         hits[start:stop] += 1
 
-    parallel.parallel_for(block, n)
+    speed.parallel_for(block, n)
     assert hits.tolist() == [1] * n
     assert len(calls) == max(1, min(n_threads, n))
 
 
-def test_grain_keeps_small_work_in_one_call(threads):
-    threads(4)
+def test_grain_keeps_small_work_in_one_call(thread_count):
+    thread_count(4)
     calls = []
-    parallel.parallel_for(lambda start, stop: calls.append((start, stop)), 10, grain=6)
+    speed.parallel_for(lambda start, stop: calls.append((start, stop)), 10, grain=6)
     assert calls == [(0, 10)]
     calls.clear()
-    parallel.parallel_for(lambda start, stop: calls.append((start, stop)), 12, grain=6)
+    speed.parallel_for(lambda start, stop: calls.append((start, stop)), 12, grain=6)
     assert sorted(calls) == [(0, 6), (6, 12)]
 
 
 def test_grain_rounds_up():
-    assert parallel.grain(1 << 19) == 2
-    assert parallel.grain(3, min_work=10) == 4
-    assert parallel.grain(0) == parallel.MIN_MULTIPLY_ADDS
-    assert parallel.grain(1 << 30) == 1
+    assert speed.grain(1 << 19) == 2
+    assert speed.grain(3, min_work=10) == 4
+    assert speed.grain(0) == threads.MIN_MULTIPLY_ADDS
+    assert speed.grain(1 << 30) == 1
 
 
-def test_an_error_in_any_block_is_raised_after_all_blocks_finish(threads):
-    threads(3)
+def test_an_error_in_any_block_is_raised_after_all_blocks_finish(thread_count):
+    thread_count(3)
     finished = []
 
     def block(start, stop):
@@ -82,12 +80,12 @@ def test_an_error_in_any_block_is_raised_after_all_blocks_finish(threads):
         finished.append(start)
 
     with pytest.raises(ArithmeticError, match="block"):
-        parallel.parallel_for(block, 9)
+        speed.parallel_for(block, 9)
     assert finished == [0]
 
 
-def test_a_nested_call_runs_in_its_block_without_deadlock(threads):
-    threads(2)
+def test_a_nested_call_runs_in_its_block_without_deadlock(thread_count):
+    thread_count(2)
     hits = np.zeros((4, 6), dtype=int)
 
     def outer(start, stop):
@@ -96,31 +94,31 @@ def test_a_nested_call_runs_in_its_block_without_deadlock(threads):
             def inner(a, b, row=row):
                 hits[row, a:b] += 1
 
-            parallel.parallel_for(inner, 6)
+            speed.parallel_for(inner, 6)
 
-    parallel.parallel_for(outer, 4)
+    speed.parallel_for(outer, 4)
     assert (hits == 1).all()
 
 
-def test_the_workers_run_again_after_a_block_raised(threads):
-    threads(2)
+def test_the_workers_run_again_after_a_block_raised(thread_count):
+    thread_count(2)
 
     def failing(start, stop):
         raise KeyError(start)
 
     with pytest.raises(KeyError):
-        parallel.parallel_for(failing, 4)
+        speed.parallel_for(failing, 4)
     hits = np.zeros(4, dtype=int)
 
     def block(start, stop):
         hits[start:stop] += 1
 
-    parallel.parallel_for(block, 4)
+    speed.parallel_for(block, 4)
     assert hits.tolist() == [1, 1, 1, 1]
 
 
-def test_calls_from_two_program_threads_both_cover_their_ranges(threads):
-    threads(2)
+def test_calls_from_two_program_threads_both_cover_their_ranges(thread_count):
+    thread_count(2)
     hits = np.zeros((2, 1000), dtype=int)
 
     def run(row):
@@ -129,7 +127,7 @@ def test_calls_from_two_program_threads_both_cover_their_ranges(threads):
             def block(start, stop):
                 hits[row, start:stop] += 1
 
-            parallel.parallel_for(block, 1000)
+            speed.parallel_for(block, 1000)
 
     others = [threading.Thread(target=run, args=(row,)) for row in range(2)]
     for thread in others:
@@ -143,20 +141,20 @@ def engine_threads():
     return [t for t in threading.enumerate() if t.name.startswith("engine-")]
 
 
-def test_set_num_threads_stops_the_old_workers(threads):
-    threads(3)
-    parallel.parallel_for(lambda start, stop: None, 3)
+def test_set_num_threads_stops_the_old_workers(thread_count):
+    thread_count(3)
+    speed.parallel_for(lambda start, stop: None, 3)
     assert len(engine_threads()) == 2
-    threads(2)
-    parallel.parallel_for(lambda start, stop: None, 2)
+    thread_count(2)
+    speed.parallel_for(lambda start, stop: None, 2)
     deadline = time.monotonic() + 10
     while len(engine_threads()) > 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(engine_threads()) == 1
 
 
-def test_set_num_threads_inside_a_block_is_an_error(threads):
-    threads(2)
+def test_set_num_threads_inside_a_block_is_an_error(thread_count):
+    thread_count(2)
     errors = []
 
     def block(start, stop):
@@ -165,15 +163,15 @@ def test_set_num_threads_inside_a_block_is_an_error(threads):
         except RuntimeError as error:
             errors.append(str(error))
 
-    parallel.parallel_for(block, 2)
+    speed.parallel_for(block, 2)
     assert len(errors) == 2 and "inside a parallel block" in errors[0]
     assert get_num_threads() == 2
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_runs_parallel_work_with_a_pool_of_its_own(threads):
-    threads(2)
-    parallel.parallel_for(lambda start, stop: None, 10)  # the parent's pool now has a thread
+def test_a_forked_child_runs_parallel_work_with_a_pool_of_its_own(thread_count):
+    thread_count(2)
+    speed.parallel_for(lambda start, stop: None, 10)  # the parent's pool now has a thread
     pid = os.fork()
     if pid == 0:  # the child: without a pool of its own this would wait forever
         hits = np.zeros(10, dtype=int)
@@ -181,7 +179,7 @@ def test_a_forked_child_runs_parallel_work_with_a_pool_of_its_own(threads):
         def block(start, stop):
             hits[start:stop] += 1
 
-        parallel.parallel_for(block, 10)
+        speed.parallel_for(block, 10)
         os._exit(0 if (hits == 1).all() else 1)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -195,15 +193,15 @@ def test_a_forked_child_runs_parallel_work_with_a_pool_of_its_own(threads):
     pytest.fail("the forked child's parallel_for did not return within 30 s")
 
 
-def test_set_num_threads_checks_its_argument(threads):
+def test_set_num_threads_checks_its_argument(thread_count):
     for bad in (0, -1, 1.5, "2", True, None):
         with pytest.raises(ValueError, match="positive integer"):
-            threads(bad)
+            thread_count(bad)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
-def test_blas_runs_one_thread_whatever_the_engine_runs(threads, n_threads):
-    threads(n_threads)
+def test_blas_runs_one_thread_whatever_the_engine_runs(thread_count, n_threads):
+    thread_count(n_threads)
     assert get_num_threads() == n_threads
     assert blas_threads() == {1}
 
@@ -219,35 +217,35 @@ def test_blas_runs_one_thread_whatever_the_engine_runs(threads, n_threads):
     ],
 )
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
-def test_matmul_equals_numpy(threads, split_everything, a_shape, b_shape, n_threads):
-    threads(n_threads)
+def test_matmul_equals_numpy(thread_count, split_everything, a_shape, b_shape, n_threads):
+    thread_count(n_threads)
     rng = np.random.default_rng(0)
     a = rng.standard_normal(a_shape).astype(np.float32)
     b = rng.standard_normal(b_shape).astype(np.float32)
-    got = parallel.matmul(a, b)
+    got = speed.matmul(a, b)
     expected = np.matmul(a, b)
     assert got.shape == expected.shape and got.dtype == expected.dtype
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_matmul_on_a_transposed_view(threads, split_everything):
-    threads(2)
+def test_matmul_on_a_transposed_view(thread_count, split_everything):
+    thread_count(2)
     x = np.random.default_rng(1).standard_normal((40, 6))
     g = np.random.default_rng(2).standard_normal((40, 3))
-    np.testing.assert_allclose(parallel.matmul(x.T, g), x.T @ g, rtol=1e-12)
+    np.testing.assert_allclose(speed.matmul(x.T, g), x.T @ g, rtol=1e-12)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
 def test_matmuls_computes_every_product_in_one_region(
-    threads, split_everything, monkeypatch, n_threads
+    thread_count, split_everything, monkeypatch, n_threads
 ):
-    threads(n_threads)
+    thread_count(n_threads)
     rng = np.random.default_rng(3)
     g = rng.standard_normal((4, 5, 7))  # products of different row counts, one of them batched
     w = rng.standard_normal((6, 7))
     x = rng.standard_normal((20, 6))
     regions, blocks = [], []
-    real_parallel_for = parallel.parallel_for
+    real_parallel_for = kernels.parallel_for
 
     def recording_parallel_for(block, n, grain=1):
         regions.append(n)
@@ -258,8 +256,8 @@ def test_matmuls_computes_every_product_in_one_region(
 
         real_parallel_for(recorded, n, grain)
 
-    monkeypatch.setattr(parallel, "parallel_for", recording_parallel_for)
-    dx, dw = parallel.matmuls((g, w.T), (x.T, g.reshape(20, 7)))
+    monkeypatch.setattr(kernels, "parallel_for", recording_parallel_for)
+    dx, dw = speed.matmuls((g, w.T), (x.T, g.reshape(20, 7)))
     np.testing.assert_allclose(dx, g @ w.T, rtol=1e-12)
     np.testing.assert_allclose(dw, x.T @ g.reshape(20, 7), rtol=1e-12)
     assert dx.shape == (4, 5, 6) and dw.shape == (6, 7)
@@ -267,83 +265,112 @@ def test_matmuls_computes_every_product_in_one_region(
     assert sorted(blocks) == [(i, i + 1) for i in range(n_threads)]
 
 
-def test_matmuls_keeps_small_products_on_the_calling_thread(threads, monkeypatch):
-    threads(2)
+def test_matmuls_keeps_small_products_on_the_calling_thread(thread_count, monkeypatch):
+    thread_count(2)
     regions = []
 
     def recording_parallel_for(block, n, grain=1):
         regions.append(n)
         block(0, n)
 
-    monkeypatch.setattr(parallel, "parallel_for", recording_parallel_for)
-    (y,) = parallel.matmuls((np.ones((32, 27)), np.ones((27, 10))))
+    monkeypatch.setattr(kernels, "parallel_for", recording_parallel_for)
+    (y,) = speed.matmuls((np.ones((32, 27)), np.ones((27, 10))))
     assert regions == [1] and (y == 27).all()
 
 
-def engine_results(n_threads, threads):
-    """Forward outputs and gradients of the threaded operations at one thread count."""
-    threads(n_threads)
-    rng = np.random.default_rng(3)
-    x = Tensor(rng.standard_normal((3, 10, 8)), requires_grad=True)
-    w1 = Tensor(rng.standard_normal((8, 24)) * 0.3, requires_grad=True)
-    w2 = Tensor(rng.standard_normal((8, 16)) * 0.3, requires_grad=True)
-    b2 = Tensor(rng.standard_normal(16), requires_grad=True)
-    ln_w, ln_b = Tensor(np.ones(8), requires_grad=True), Tensor(np.zeros(8), requires_grad=True)
-    h = F.layer_norm(x, ln_w, ln_b)
-    attended = causal_self_attention(F.linear(h, w1), n_head=2)  # (3, 10, 8)
-    y = linear_gelu(attended, w2, b2)  # (3, 10, 16)
-    y.backward(rng.standard_normal(y.shape))
-    return [y.data] + [t.grad for t in (x, w1, w2, b2, ln_w, ln_b)]
+# ----- every parallel operation: two threads give what one gives -----
 
 
-def test_threaded_operations_match_one_thread(threads, split_everything, monkeypatch):
-    serial = engine_results(1, threads)
-    shared = set()  # the operations whose blocks reached a worker
-    run_inside = parallel._run_inside
-
-    def recording_run_inside(block, start, stop):
-        if start > 0:
-            shared.add(block.__qualname__.split(".<locals>")[0])
-        run_inside(block, start, stop)
-
-    monkeypatch.setattr(parallel, "_run_inside", recording_run_inside)
-    for n_threads in (2, 3):
-        for got, expected in zip(engine_results(n_threads, threads), serial, strict=True):
-            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-    assert {
-        "linear_forward",
-        "matmuls",
-        "attention_forward",
-        "attention_backward",
-        "gelu_backward",
-    } <= shared
+def random(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-def test_attention_backward_writes_into_given_arrays(threads, split_everything):
-    threads(2)
-    rng = np.random.default_rng(4)
-    q, k, v, g = (rng.standard_normal((4, 2, 5, 3)) for _ in range(4))
-    _, probs = attention_forward(q, k, v)
-    expected = attention_backward(g, q, k, v, probs)
-    packed = np.zeros((3, 2, 4, 5, 3)).transpose(0, 2, 1, 3, 4)  # strided views, as in use
-    outs = tuple(packed)
-    returned = attention_backward(g, q, k, v, probs, out=outs)
-    for got, into, want in zip(returned, outs, expected, strict=True):
-        assert got is into
-        np.testing.assert_allclose(got, want, rtol=1e-12)
+def forward_and_backward(function, *inputs):
+    """function(*inputs) and the inputs' gradients, for a fixed random output gradient."""
+    tensors = [Tensor(a, requires_grad=a.dtype.kind == "f") for a in inputs]
+    y = function(*tensors)
+    y.backward(random(*y.shape, seed=99))
+    return [y.data] + [t.grad for t in tensors if t.requires_grad]
 
 
-def test_attention_on_one_sequence_equals_a_batch_of_one(threads, split_everything):
-    threads(2)
-    rng = np.random.default_rng(5)
-    q, k, v, g = (rng.standard_normal((6, 4)) for _ in range(4))
-    y, probs = attention_forward(q, k, v)
-    y_batched, probs_batched = attention_forward(q[None], k[None], v[None])
-    np.testing.assert_array_equal(y, y_batched[0])
-    np.testing.assert_array_equal(probs, probs_batched[0])
-    outs = tuple(np.empty((6, 4)) for _ in range(3))
-    grads = attention_backward(g, q, k, v, probs, out=outs)
-    batched = attention_backward(g[None], q[None], k[None], v[None], probs[None])
-    for got, into, want in zip(grads, outs, batched, strict=True):
-        assert got is into
-        np.testing.assert_array_equal(got, want[0])
+PARALLEL_OPERATIONS = {
+    "matmul 2-D": lambda: forward_and_backward(lambda a, b: a @ b, random(37, 8), random(8, 5)),
+    "matmul of a batch by a matrix": lambda: forward_and_backward(
+        lambda a, b: a @ b, random(3, 11, 8), random(8, 5)
+    ),
+    "matmul of two batches": lambda: forward_and_backward(
+        lambda a, b: a @ b, random(6, 4, 9, 8), random(6, 4, 8, 7)
+    ),
+    "matmuls": lambda: speed.matmuls(
+        (random(4, 5, 7), random(7, 6)), (random(7, 20), random(20, 3))
+    ),
+    "linear with bias": lambda: forward_and_backward(
+        F.linear, random(3, 10, 8), random(8, 16), random(16)
+    ),
+    "linear without bias": lambda: forward_and_backward(F.linear, random(30, 8), random(8, 16)),
+    "linear then GELU": lambda: forward_and_backward(
+        lambda x, w, b: F.linear(x, w, b).gelu(), random(3, 10, 8), random(8, 16), random(16)
+    ),
+    "GELU": lambda: forward_and_backward(lambda x: x.gelu(), random(5, 7, 9)),
+    "GELU of a transposed view": lambda: forward_and_backward(lambda x: x.T.gelu(), random(6, 40)),
+    "embedding, small table": lambda: forward_and_backward(
+        F.embedding, np.array([[0, 2, 2], [4, 0, 1]]), random(5, 3)
+    ),
+    "embedding, large table": lambda: forward_and_backward(
+        F.embedding, np.random.default_rng(1).integers(0, 500, (8, 40)), random(500, 64)
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", list(PARALLEL_OPERATIONS))
+def test_two_threads_give_what_one_thread_gives(thread_count, split_everything, operation):
+    thread_count(1)
+    serial = PARALLEL_OPERATIONS[operation]()
+    thread_count(2)
+    shared = PARALLEL_OPERATIONS[operation]()
+    for got, expected in zip(shared, serial, strict=True):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_elementwise_needs_contiguous_outputs():
+    with pytest.raises(ValueError, match="C-contiguous"):
+        speed.elementwise(np.negative, (np.ones(4),), (np.empty((4, 2)).T,))
+
+
+# ----- nothing happens at import -----
+
+IMPORT_THEN_ONE_OPERATION = """
+import threading
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+def blas():
+    return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+if ONE_CORE:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+threadpool_limits(limits=2, user_api="blas")
+before = blas()
+import gpt_from_scratch.tensor as tensor
+tensor.get_num_threads()
+assert blas() == before, f"BLAS at {blas()} threads after the import, {before} before"
+assert threading.active_count() == 1, threading.enumerate()
+x = tensor.Tensor(np.ones((4, 3)), requires_grad=True)
+(x @ tensor.Tensor(np.ones((3, 2)))).sum().backward()
+assert blas() == [1], f"BLAS at {blas()} threads after the first matrix product"
+print("threads", tensor.get_num_threads())
+"""
+
+
+@pytest.mark.parametrize("one_core", [False, True], ids=["all-cores", "one-core"])
+def test_importing_the_engine_changes_nothing_until_its_first_operation(one_core):
+    if one_core and not hasattr(os, "sched_setaffinity"):
+        pytest.skip("needs sched_setaffinity")
+    code = f"import os\nONE_CORE = {one_core}\n" + textwrap.dedent(IMPORT_THEN_ONE_OPERATION)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    if one_core:
+        assert result.stdout.split() == ["threads", "1"]

@@ -35,8 +35,8 @@ import math
 import numpy as np
 
 from gpt_from_scratch.tensor import functional as F
+from gpt_from_scratch.tensor import speed
 from gpt_from_scratch.tensor.engine import Tensor, gelu_backward, gelu_into
-from gpt_from_scratch.tensor.parallel import grain, parallel_for
 
 _masks: dict[tuple[int, int], np.ndarray] = {}
 
@@ -95,7 +95,7 @@ def attention_forward(
         )
 
     work = q[0].size * k.shape[-2] * 2  # multiply-adds per sequence: Q K^T and P V
-    parallel_for(block, len(q), grain(work))
+    speed.parallel_for(block, len(q), speed.grain(work))
     return y, probs
 
 
@@ -138,7 +138,7 @@ def attention_backward(
         )
 
     work = q[0].size * k.shape[-2] * 4  # multiply-adds per sequence: four products
-    parallel_for(block, len(q), grain(work))
+    speed.parallel_for(block, len(q), speed.grain(work))
     return dq, dk, dv
 
 
@@ -169,7 +169,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, is_causal: boo
         dq, dk, dv = attention_backward(grad, q.data, k.data, v.data, probs)
         for tensor, g in ((q, dq), (k, dk), (v, dv)):
             if tensor.requires_grad:
-                tensor._accumulate(g, fresh=True)
+                tensor._accumulate(g)
 
     out._backward = _backward
     return out
@@ -203,7 +203,7 @@ def causal_self_attention(qkv: Tensor, n_head: int) -> Tensor:
         dqkv = np.empty((B, T, 3, n_head, C // n_head), dtype=qkv.dtype)
         d_heads = dqkv.transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs), a view of dqkv
         attention_backward(grad_heads, q, k, v, probs, out=tuple(d_heads))
-        qkv._accumulate(dqkv.reshape(B, T, C3), fresh=True)
+        qkv._accumulate(dqkv.reshape(B, T, C3))
 
     out._backward = _backward
     return out
@@ -269,7 +269,9 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     def gelu_rows(u, start, stop):  # on the thread that just computed these rows of u
         gelu_into(u[start:stop], y[start:stop], s[start:stop])
 
-    u = F.linear_forward(x, weight, bias, then=gelu_rows)  # (N, C_out)
+    rows = x.data.reshape(-1, x.shape[-1])  # (N, C_in)
+    b = None if bias is None else bias.data
+    u = speed.linear(rows, weight.data, b, then=gelu_rows)  # (N, C_out)
     parents = (x, weight) if bias is None else (x, weight, bias)
     out = Tensor._op_result(y.reshape(*x.shape[:-1], -1), parents, "linear_gelu")
 

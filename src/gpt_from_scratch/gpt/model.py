@@ -18,14 +18,14 @@ import math
 
 import numpy as np
 
-from gpt_from_scratch.gpt.config import GPTConfig
-from gpt_from_scratch.tensor import Tensor, nn, optim, rng
-from gpt_from_scratch.tensor import functional as F
-from gpt_from_scratch.tensor.attention import (
+from gpt_from_scratch.gpt.attention import (
     cached_self_attention,
     causal_self_attention,
     linear_gelu,
 )
+from gpt_from_scratch.gpt.config import GPTConfig
+from gpt_from_scratch.tensor import Tensor, nn, optim, rng
+from gpt_from_scratch.tensor import functional as F
 
 
 class CausalSelfAttention(nn.Module):

@@ -1,11 +1,13 @@
 """Part I: a tensor autograd engine (`engine`), fused functions (`functional`), layers (`nn`),
-optimizers (`optim`), a finite-difference checker (`gradcheck`) and the threads each operation
-runs on (`set_num_threads`). PyTorch's names throughout.
+optimizers (`optim`), a finite-difference checker (`gradcheck`), and the speed layer (`speed`)
+that shares the large operations between `set_num_threads(n)` threads. PyTorch's names
+throughout. Importing the package changes nothing in the process: the speed layer limits BLAS
+and tunes malloc at the first parallel operation (see `speed`).
 
 >>> from gpt_from_scratch.tensor import Tensor, nn, optim, functional as F
 """
 
-from gpt_from_scratch.tensor import functional, nn, optim
+from gpt_from_scratch.tensor import functional, nn, optim, speed
 from gpt_from_scratch.tensor.engine import (
     Tensor,
     cat,
@@ -21,11 +23,7 @@ from gpt_from_scratch.tensor.engine import (
     zeros,
 )
 from gpt_from_scratch.tensor.gradcheck import gradcheck
-from gpt_from_scratch.tensor.memory import keep_freed_memory
-from gpt_from_scratch.tensor.parallel import get_num_threads, set_num_threads
-
-# Every training step frees and reallocates the same arrays: keep their memory (see memory.py).
-keep_freed_memory()
+from gpt_from_scratch.tensor.speed import get_num_threads, set_num_threads
 
 __all__ = [
     "Tensor",
@@ -42,6 +40,7 @@ __all__ = [
     "randn",
     "rng",
     "set_num_threads",
+    "speed",
     "stack",
     "tensor",
     "topological_order",

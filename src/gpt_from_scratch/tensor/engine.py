@@ -4,6 +4,8 @@ A `Tensor` holds a numpy array (`data`), the gradient of the final output with r
 (`grad`, same shape) and, if it was computed, the tensors it came from and a `_backward` closure
 that pushes its gradient to them. Every operation below builds its output, then defines its
 `_backward` right beneath it, so the forward formula and its derivative can be read side by side.
+The large computations (matrix products, GELU's passes, the embedding backward) are handed to
+the speed layer (`speed`), which shares them between the cores: the rules here are the math.
 
 >>> a = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
 >>> b = Tensor([10.0, 20.0], requires_grad=True)
@@ -20,13 +22,9 @@ import math
 
 import numpy as np
 
-from gpt_from_scratch.tensor import parallel
-from gpt_from_scratch.tensor.parallel import matmul, parallel_for
+from gpt_from_scratch.tensor import speed
 
 DEFAULT_DTYPE = np.float32
-# Below this many multiply-adds (table rows x gradient entries), embedding backward is a
-# one-hot matrix product; above it, a sort and a segmented sum (see _embedding_backward).
-ONE_HOT_LIMIT = 1_000_000
 
 _grad_enabled = True
 _rng = np.random.default_rng(0)
@@ -130,7 +128,6 @@ class Tensor:
         "data",
         "grad",
         "requires_grad",
-        "_owns_grad",
         "_parents",
         "_backward",
         "_op",
@@ -150,7 +147,6 @@ class Tensor:
             )
         self.data = array
         self.grad = None
-        self._owns_grad = False
         self.requires_grad = bool(requires_grad)
         self._parents = ()
         self._backward = None
@@ -166,7 +162,6 @@ class Tensor:
         out = Tensor.__new__(Tensor)
         out.data = data
         out.grad = None
-        out._owns_grad = False
         out._backward = None
         out._op = op
         if _grad_enabled and any(p.requires_grad for p in parents):
@@ -177,26 +172,23 @@ class Tensor:
             out._parents = ()
         return out
 
-    def _accumulate(self, grad, fresh=False):
+    def _accumulate(self, grad):
         """Add `grad` (the output's shape or broadcastable to ours) into `self.grad`.
 
-        `fresh` promises that `grad` was made just now and nothing else holds it, so it can
-        become our gradient as it is. Any other array (a view, another node's gradient) is never
-        written to: a second contribution is then added into a new array. A leaf always owns its
-        gradient outright, because optimizers and clipping scale it in place.
+        The first contribution becomes our gradient as it is, and a later one is added into a
+        new array: no gradient is ever written in place, so an array that two nodes hold (the
+        gradient of an addition reaches both its inputs) is safe. A leaf's gradient is always a
+        writable array: a read-only view (a broadcast from `sum`) is copied.
         """
-        summed = _sum_to_shape(grad, self.data.shape)
-        if summed.dtype != self.data.dtype:
-            summed = summed.astype(self.data.dtype)
-        fresh = fresh or summed is not grad  # summing or casting made a new array
-        if self.grad is None:
-            if not fresh and not self._parents:
-                summed, fresh = summed.copy(), True
-            self.grad, self._owns_grad = summed, fresh
-        elif self._owns_grad:
-            self.grad += summed
+        grad = _sum_to_shape(grad, self.data.shape)
+        if grad.dtype != self.data.dtype:
+            grad = grad.astype(self.data.dtype)
+        if self.grad is not None:
+            self.grad = self.grad + grad
+        elif self._parents or grad.flags.writeable:
+            self.grad = grad
         else:
-            self.grad, self._owns_grad = self.grad + summed, True
+            self.grad = grad.copy()
 
     # ----- basic properties -----
 
@@ -272,7 +264,8 @@ class Tensor:
                 )
             seed = np.ones_like(self.data)
         else:
-            seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+            # copied: the caller's array stays the caller's, whatever the graph does
+            seed = np.array(grad.data if isinstance(grad, Tensor) else grad)
             if seed.shape != self.data.shape:
                 raise ValueError(
                     f"backward(grad): grad has shape {seed.shape} but the tensor has shape "
@@ -282,7 +275,7 @@ class Tensor:
         for node in order:
             if node._parents:  # computed tensors start from zero; only leaves accumulate
                 node.grad = None
-        self._accumulate(seed, fresh=grad is None)
+        self._accumulate(seed)
         for node in reversed(order):
             if node._backward is not None and node.grad is not None:
                 node._backward(node.grad)
@@ -328,7 +321,7 @@ class Tensor:
             if self.requires_grad:
                 self._accumulate(grad)
             if other.requires_grad:
-                other._accumulate(-grad, fresh=True)
+                other._accumulate(-grad)
 
         out._backward = _backward
         return out
@@ -339,9 +332,9 @@ class Tensor:
 
         def _backward(grad):
             if self.requires_grad:
-                self._accumulate(grad * other.data, fresh=True)
+                self._accumulate(grad * other.data)
             if other.requires_grad:
-                other._accumulate(grad * self.data, fresh=True)
+                other._accumulate(grad * self.data)
 
         out._backward = _backward
         return out
@@ -353,10 +346,10 @@ class Tensor:
 
         def _backward(grad):
             if self.requires_grad:
-                self._accumulate(grad / other.data, fresh=True)
+                self._accumulate(grad / other.data)
             if other.requires_grad:
                 # d(a/b)/db = -a/b**2 = -out/b
-                other._accumulate(-grad * quotient / other.data, fresh=True)
+                other._accumulate(-grad * quotient / other.data)
 
         out._backward = _backward
         return out
@@ -369,7 +362,7 @@ class Tensor:
         out = Tensor._op_result(self.data**exponent, (self,), f"**{exponent:g}")
 
         def _backward(grad):
-            self._accumulate(grad * (exponent * self.data ** (exponent - 1.0)), fresh=True)
+            self._accumulate(grad * (exponent * self.data ** (exponent - 1.0)))
 
         out._backward = _backward
         return out
@@ -378,7 +371,7 @@ class Tensor:
         out = Tensor._op_result(-self.data, (self,), "neg")
 
         def _backward(grad):
-            self._accumulate(-grad, fresh=True)
+            self._accumulate(-grad)
 
         out._backward = _backward
         return out
@@ -418,19 +411,19 @@ class Tensor:
                 f"left ({self.shape[-1]}) must equal the second-to-last of the right "
                 f"({other.shape[-2]})"
             )
-        out = Tensor._op_result(matmul(self.data, other.data), (self, other), "@")
+        out = Tensor._op_result(speed.matmul(self.data, other.data), (self, other), "@")
 
         def _backward(grad):
             if self.requires_grad:  # dL/dA = dL/dC @ B^T, summed over broadcast batch axes
-                self._accumulate(matmul(grad, np.swapaxes(other.data, -1, -2)), fresh=True)
+                self._accumulate(speed.matmul(grad, np.swapaxes(other.data, -1, -2)))
             if other.requires_grad:  # dL/dB = A^T @ dL/dC
                 if other.ndim == 2:
                     # Fold every batch axis into the rows: one (K, M) @ (M, N) product.
                     a = self.data.reshape(-1, self.shape[-1])  # (M, K)
                     g = grad.reshape(-1, grad.shape[-1])  # (M, N)
-                    other._accumulate(matmul(a.T, g), fresh=True)
+                    other._accumulate(speed.matmul(a.T, g))
                 else:
-                    other._accumulate(matmul(np.swapaxes(self.data, -1, -2), grad), fresh=True)
+                    other._accumulate(speed.matmul(np.swapaxes(self.data, -1, -2), grad))
 
         out._backward = _backward
         return out
@@ -445,7 +438,7 @@ class Tensor:
         out = Tensor._op_result(y, (self,), "exp")
 
         def _backward(grad):
-            self._accumulate(grad * y, fresh=True)
+            self._accumulate(grad * y)
 
         out._backward = _backward
         return out
@@ -454,7 +447,7 @@ class Tensor:
         out = Tensor._op_result(np.log(self.data), (self,), "log")
 
         def _backward(grad):
-            self._accumulate(grad / self.data, fresh=True)
+            self._accumulate(grad / self.data)
 
         out._backward = _backward
         return out
@@ -464,7 +457,7 @@ class Tensor:
         out = Tensor._op_result(t, (self,), "tanh")
 
         def _backward(grad):
-            self._accumulate(grad * (1.0 - t * t), fresh=True)
+            self._accumulate(grad * (1.0 - t * t))
 
         out._backward = _backward
         return out
@@ -473,7 +466,7 @@ class Tensor:
         out = Tensor._op_result(np.maximum(self.data, 0), (self,), "relu")
 
         def _backward(grad):
-            self._accumulate(grad * (self.data > 0), fresh=True)
+            self._accumulate(grad * (self.data > 0))
 
         out._backward = _backward
         return out
@@ -484,7 +477,7 @@ class Tensor:
         out = Tensor._op_result(s, (self,), "sigmoid")
 
         def _backward(grad):
-            self._accumulate(grad * s * (1.0 - s), fresh=True)
+            self._accumulate(grad * s * (1.0 - s))
 
         out._backward = _backward
         return out
@@ -499,7 +492,7 @@ class Tensor:
         out = Tensor._op_result(y, (self,), "gelu")
 
         def _backward(grad):
-            self._accumulate(gelu_backward(self.data, s, grad), fresh=True)
+            self._accumulate(gelu_backward(self.data, s, grad))
 
         out._backward = _backward
         return out
@@ -542,7 +535,7 @@ class Tensor:
         def _backward(grad):
             winners = self.data == self._expand_reduced(largest, axes, keepdims)
             share = winners / winners.sum(axis=axes, keepdims=True, dtype=self.dtype)
-            self._accumulate(self._expand_reduced(grad, axes, keepdims) * share, fresh=True)
+            self._accumulate(self._expand_reduced(grad, axes, keepdims) * share)
 
         out._backward = _backward
         return out
@@ -558,7 +551,7 @@ class Tensor:
 
         def _backward(grad):  # d var / dx_i = 2 (x_i - mean) / divisor
             spread = self._expand_reduced(grad, axes, keepdims)
-            self._accumulate(spread * deviation * (2.0 / divisor), fresh=True)
+            self._accumulate(spread * deviation * (2.0 / divisor))
 
         out._backward = _backward
         return out
@@ -615,7 +608,7 @@ class Tensor:
         out = Tensor._op_result(self.data[index], (self,), "getitem")
 
         def _backward(grad):
-            self._accumulate(_scatter_add(grad, index, self.shape), fresh=True)
+            self._accumulate(_scatter_add(grad, index, self.shape))
 
         out._backward = _backward
         return out
@@ -638,7 +631,7 @@ class Tensor:
         out = Tensor._op_result(data, (self,), "masked_fill")
 
         def _backward(grad):
-            self._accumulate(np.where(mask, 0, grad), fresh=True)
+            self._accumulate(np.where(mask, 0, grad))
 
         out._backward = _backward
         return out
@@ -653,7 +646,7 @@ class Tensor:
         out = Tensor._op_result(probs, (self,), "softmax")
 
         def _backward(g):  # dx = s * (g - sum(g * s))
-            self._accumulate(probs * (g - (g * probs).sum(axis=axis, keepdims=True)), fresh=True)
+            self._accumulate(probs * (g - (g * probs).sum(axis=axis, keepdims=True)))
 
         out._backward = _backward
         return out
@@ -665,7 +658,7 @@ class Tensor:
         out = Tensor._op_result(log_probs, (self,), "log_softmax")
 
         def _backward(g):  # dx = g - softmax(x) * sum(g)
-            self._accumulate(g - np.exp(log_probs) * g.sum(axis=axis, keepdims=True), fresh=True)
+            self._accumulate(g - np.exp(log_probs) * g.sum(axis=axis, keepdims=True))
 
         out._backward = _backward
         return out
@@ -677,15 +670,9 @@ GELU_A = 0.044715
 
 def gelu_forward(x):
     """GELU(x) and its gate s (kept for the backward), with the entries split over the threads."""
-    entries = x.reshape(-1)
-    gate, y = np.empty_like(entries), np.empty_like(entries)
-
-    def block(start, stop):
-        part = slice(start, stop)
-        gelu_into(entries[part], y[part], gate[part])
-
-    parallel_for(block, entries.size, grain=parallel.MIN_ENTRIES)
-    return y.reshape(x.shape), gate.reshape(x.shape)
+    y, gate = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
+    speed.elementwise(gelu_into, (x,), (y, gate))
+    return y, gate
 
 
 def gelu_into(x, y, gate):
@@ -695,16 +682,15 @@ def gelu_into(x, y, gate):
 
 def gelu_backward(x, s, grad):
     """dL/dx = grad * dGELU/dx from x and its gate s, with the entries split over the threads."""
-    entries, gate, grad = x.reshape(-1), s.reshape(-1), grad.reshape(-1)
-    dx = np.empty_like(entries)
+    dx = np.empty(x.shape, x.dtype)
+    speed.elementwise(_gelu_backward_into, (x, s, grad), (dx,))
+    return dx
 
-    def block(start, stop):
-        part = slice(start, stop)
-        gelu_slope(entries[part], gate[part], out=dx[part])
-        dx[part] *= grad[part]
 
-    parallel_for(block, entries.size, grain=parallel.MIN_ENTRIES)
-    return dx.reshape(x.shape)
+def _gelu_backward_into(x, s, grad, dx):
+    """dL/dx = grad * dGELU/dx into dx."""
+    gelu_slope(x, s, out=dx)
+    dx *= grad
 
 
 def gelu_gate(x, out=None):
@@ -815,24 +801,13 @@ def _is_basic(index):
 def _embedding_backward(grad, ids, shape):
     """Sum the rows of `grad` that looked up the same row of the table, for each row.
 
-    `grad` is (..., D) with one row per id. For a small table this is a one-hot matrix
-    product, onehot (V, M) @ rows (M, D); otherwise sorting the ids puts equal ids next to each
-    other and `np.add.reduceat` sums each run in one pass. Both beat `np.add.at` by far.
+    `grad` is (..., D) with one row per id; `speed.scatter_rows` does the summing, far faster
+    than `np.add.at`.
     """
     num_rows = shape[0]
-    ids = np.where(ids < 0, ids + num_rows, ids)
+    ids = np.where(ids < 0, ids + num_rows, ids)  # -1 is the last row, as in numpy
     rows = grad.reshape(ids.size, -1)  # (M, D)
-    if num_rows * rows.size <= ONE_HOT_LIMIT:
-        onehot = np.zeros((num_rows, ids.size), dtype=grad.dtype)  # (V, M)
-        onehot[ids, np.arange(ids.size)] = 1.0
-        return (onehot @ rows).reshape(shape)
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
-    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    full = np.zeros((num_rows, rows.shape[1]), dtype=grad.dtype)  # (V, D)
-    if ids.size:
-        full[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
-    return full.reshape(shape)
+    return speed.scatter_rows(rows, ids, num_rows).reshape(shape)
 
 
 def tensor(data, requires_grad=False, dtype=None):
@@ -873,7 +848,7 @@ def stack(tensors, axis=0):
     def _backward(grad):
         for i, t in enumerate(tensors):
             if t.requires_grad:
-                t._accumulate(np.take(grad, i, axis=axis), fresh=True)
+                t._accumulate(np.take(grad, i, axis=axis))
 
     out._backward = _backward
     return out

@@ -13,8 +13,8 @@ batch norm below.
 
 import numpy as np
 
+from gpt_from_scratch.tensor import speed
 from gpt_from_scratch.tensor.engine import Tensor, rng
-from gpt_from_scratch.tensor.parallel import grain, matmuls, parallel_for
 
 
 def softmax(x, axis=-1):
@@ -48,7 +48,9 @@ def linear(x, weight, bias=None):
     >>> linear(x, Tensor(np.ones((3, 4))), Tensor(np.arange(4.0))).tolist()[0]
     [3.0, 4.0, 5.0, 6.0]
     """
-    y = linear_forward(x, weight, bias)  # (N, fan_out)
+    check_linear_shapes(x, weight)
+    rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
+    y = speed.linear(rows, weight.data, None if bias is None else bias.data)  # (N, fan_out)
     parents = (x, weight) if bias is None else (x, weight, bias)
     out = Tensor._op_result(y.reshape(*x.shape[:-1], -1), parents, "linear")
 
@@ -57,28 +59,6 @@ def linear(x, weight, bias=None):
 
     out._backward = _backward
     return out
-
-
-def linear_forward(x, weight, bias, then=None):
-    """x W + b in numpy, over the N rows of x (every axis but the last): (N, fan_out).
-
-    The rows are split over the threads. Each thread adds the bias to the rows it computed and,
-    given `then`, calls then(y, start, stop) on them next, while they are still in its cache:
-    this is how a fused layer applies its activation without a parallel region of its own.
-    """
-    check_linear_shapes(x, weight)
-    rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
-    y = np.empty((len(rows), weight.shape[1]), dtype=np.result_type(rows, weight.data))
-
-    def block(start, stop):
-        np.matmul(rows[start:stop], weight.data, out=y[start:stop])
-        if bias is not None:
-            y[start:stop] += bias.data
-        if then is not None:
-            then(y, start, stop)
-
-    parallel_for(block, len(rows), grain=grain(weight.data.size))
-    return y
 
 
 def check_linear_shapes(x, weight):
@@ -103,9 +83,9 @@ def linear_backward(grad_rows, x, weight, bias):
         wanted.append((weight, rows.T, grad_rows))
     if bias is not None and bias.requires_grad:
         wanted.append((bias, grad_rows.T, np.ones((len(rows), 1), grad_rows.dtype)))
-    grads = matmuls(*[(a, b) for _, a, b in wanted])  # all in one parallel region
+    grads = speed.matmuls(*[(a, b) for _, a, b in wanted])  # all in one parallel region
     for (tensor, _, _), grad in zip(wanted, grads, strict=True):
-        tensor._accumulate(grad.reshape(tensor.shape), fresh=True)
+        tensor._accumulate(grad.reshape(tensor.shape))
 
 
 def _targets_array(targets, n, num_classes, ignore_index):
@@ -157,7 +137,7 @@ def cross_entropy(logits, targets, ignore_index=None):
         dlogits[rows, targets] -= 1.0
         scale = grad * (1.0 / count) if count else 0.0
         dlogits *= (valid * scale)[:, None].astype(dlogits.dtype, copy=False)
-        logits._accumulate(dlogits.reshape(logits.shape), fresh=True)
+        logits._accumulate(dlogits.reshape(logits.shape))
 
     out._backward = _backward
     return out
@@ -196,12 +176,12 @@ def layer_norm(x, weight, bias, eps=1e-5):
             gh -= mean_gh[:, None]
             gh -= xhat * mean_gh_xhat[:, None]
             gh *= rstd
-            x._accumulate(gh.reshape(x.shape), fresh=True)
+            x._accumulate(gh.reshape(x.shape))
         ones = np.ones(len(g), dtype=g.dtype)  # sums the N rows by a matrix-vector product
         if weight.requires_grad:
-            weight._accumulate(ones @ (g * xhat), fresh=True)
+            weight._accumulate(ones @ (g * xhat))
         if bias.requires_grad:
-            bias._accumulate(ones @ g, fresh=True)
+            bias._accumulate(ones @ g)
 
     out._backward = _backward
     return out
@@ -259,11 +239,11 @@ def batch_norm(x, weight, bias, running_mean, running_var, training, momentum=0.
                 gx = rstd * (gh - gh.mean(axis=0) - xhat * (gh * xhat).mean(axis=0))
             else:
                 gx = gh * rstd
-            x._accumulate(gx.reshape(x.shape), fresh=True)
+            x._accumulate(gx.reshape(x.shape))
         if weight.requires_grad:
-            weight._accumulate((g * xhat).sum(axis=0), fresh=True)
+            weight._accumulate((g * xhat).sum(axis=0))
         if bias.requires_grad:
-            bias._accumulate(g.sum(axis=0), fresh=True)
+            bias._accumulate(g.sum(axis=0))
 
     out._backward = _backward
     return out
@@ -293,7 +273,7 @@ def dropout(x, p=0.5, training=True):
     out = Tensor._op_result(x.data * mask, (x,), "dropout")
 
     def _backward(grad):
-        x._accumulate(grad * mask, fresh=True)
+        x._accumulate(grad * mask)
 
     out._backward = _backward
     return out

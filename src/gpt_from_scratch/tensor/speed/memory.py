@@ -10,6 +10,7 @@ settings keep the memory instead: blocks up to 32 MiB come from the heap rather 
 mapping of their own, and up to 256 MiB of free heap is kept before any is returned.
 
 The memory a process keeps is bounded by its own peak use; nothing is allocated in advance.
+The speed layer makes these settings at its first parallel operation, not at import.
 """
 
 from __future__ import annotations

@@ -1,18 +1,17 @@
-"""Intra-op parallelism: one operation's rows split over a small pool of threads.
+"""The worker pool: one operation's rows split over a few threads, started when first needed.
 
 numpy releases Python's global interpreter lock inside its loops and its BLAS calls, so Python
 threads that each work on their own block of rows really run at the same time, one per core.
-The engine's large operations (matrix products, attention, GELU) call `parallel_for` with a
-function of a row range; it runs the blocks at once and returns when all are done. Operations
-made of many short numpy calls (LayerNorm, the AdamW update) stay serial: between calls each
-thread must take the lock back, and those handovers cost more than the calls save. Every block
-writes to its own rows, so no two threads touch the same memory.
+`parallel_for` calls a function of a row range on blocks that together cover the range, at
+once, and returns when all are done. Every block writes to its own rows, so no two threads
+touch the same memory.
 
-BLAS libraries have threads of their own, but they parallelise only large matrix products, and
-between products their idle threads keep spinning on the cores our blocks need. So the engine
-asks BLAS for one thread (through threadpoolctl) and splits the matrix products itself; with
-`set_num_threads(1)` everything, products included, runs on the calling thread.
+Nothing happens at import. The first `parallel_for` (or a `set_num_threads` call) starts the
+layer: it holds BLAS to one thread, keeps freed memory for reuse (see memory.py) and tells a
+forked child to make workers of its own; the workers themselves are made by the first call
+that splits.
 
+>>> import numpy as np
 >>> out = np.zeros(10)
 >>> def fill(start, stop):
 ...     out[start:stop] = np.arange(start, stop)
@@ -27,8 +26,9 @@ import os
 import threading
 from collections.abc import Callable
 
-import numpy as np
 from threadpoolctl import threadpool_limits
+
+from gpt_from_scratch.tensor.speed.memory import keep_freed_memory
 
 
 def _available_cores() -> int:
@@ -45,10 +45,33 @@ def _available_cores() -> int:
 MIN_MULTIPLY_ADDS = 1 << 20
 MIN_ENTRIES = 1 << 15
 
-_num_threads = 1
-_workers: list[_Worker] = []  # made at the first parallel call
+_num_threads = _available_cores()
+_started = False  # read by every parallel_for: one boolean test per call
+_start_lock = threading.Lock()
+_workers: list[_Worker] = []  # made at the first call that splits
 _in_use = threading.Lock()  # held while a parallel_for hands blocks to the workers
 _inside = threading.local()  # set in a block being run, so a nested call runs serially
+
+
+def start() -> None:
+    """Make the layer's process-wide settings now, unless an earlier call has made them."""
+    if not _started:
+        _start()
+
+
+def _start() -> None:
+    """The process-wide settings the layer needs, made once, by its first call."""
+    global _started
+    with _start_lock:
+        if _started:
+            return
+        # BLAS's own threads spin between products on the cores our blocks need: the layer
+        # splits the products itself, so BLAS gets one thread.
+        threadpool_limits(limits=1, user_api="blas")
+        keep_freed_memory()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_forget_workers_in_child)
+        _started = True
 
 
 class _Worker:
@@ -106,6 +129,7 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
     if getattr(_inside, "active", False):
         raise RuntimeError("set_num_threads: cannot be called inside a parallel block")
+    _start()
     with _in_use:  # waits for a parallel_for of another thread to finish
         for worker in _workers:
             worker.stop()
@@ -135,6 +159,8 @@ def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> N
     exception raised in any of them is raised here. A call made while the workers are busy (in
     a block, or from a second thread of the program) runs serially.
     """
+    if not _started:
+        _start()
     parts = min(_num_threads, n // max(grain, 1))
     if parts <= 1 or getattr(_inside, "active", False) or not _in_use.acquire(blocking=False):
         block(0, n)
@@ -155,52 +181,6 @@ def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> N
             raise error
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b for a of 2 or more axes, split over the threads by the rows of a.
-
-    A batch of rows times one matrix, (..., M, K) @ (K, N), is one (rows, K) @ (K, N) product
-    cut into blocks of rows. Two batches of the same shape are cut along their first axis.
-    A product too small to share, or any other broadcast, is a single numpy call.
-    """
-    if b.ndim == 2:
-        return matmuls((a, b))[0]
-    if a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2]:
-        y = np.empty((*a.shape[:-1], b.shape[-1]), dtype=np.result_type(a, b))
-
-        def batch_block(start, stop):
-            np.matmul(a[start:stop], b[start:stop], out=y[start:stop])
-
-        work = a[0].size * b.shape[-1]  # multiply-adds of one entry of the first axis
-        parallel_for(batch_block, len(a), grain=grain(work))
-        return y
-    return np.matmul(a, b)
-
-
-def matmuls(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
-    """[a @ b for a, b in pairs], each b a matrix, computed in one parallel region.
-
-    Every thread computes the same share of the rows of every product, so a layer's backward
-    pass, dL/dx and dL/dW, hands work to the other threads once instead of twice.
-    """
-    products = []  # (rows of a, b, rows of a @ b) for each pair
-    for a, b in pairs:
-        rows = a.reshape(-1, a.shape[-1])  # (M, K), a view when a is contiguous
-        products.append((rows, b, np.empty((len(rows), b.shape[1]), np.result_type(a, b))))
-    work = sum(rows.size * b.shape[1] for rows, b, _ in products)  # multiply-adds
-    parts = max(1, min(_num_threads, work // MIN_MULTIPLY_ADDS))
-
-    def block(start, stop):  # parts [start, stop) of every product
-        for rows, b, y in products:
-            first, last = len(rows) * start // parts, len(rows) * stop // parts
-            np.matmul(rows[first:last], b, out=y[first:last])
-
-    parallel_for(block, parts)
-    return [
-        y.reshape(*a.shape[:-1], y.shape[1])
-        for (a, _), (_, _, y) in zip(pairs, products, strict=True)
-    ]
-
-
 def grain(work_per_row: int, min_work: int | None = None) -> int:
     """The fewest rows worth handing to a thread: enough that their work reaches `min_work`
     (by default MIN_MULTIPLY_ADDS, read at the call, so that tests can lower it).
@@ -218,9 +198,3 @@ def _run_inside(block: Callable[[int, int], None], start: int, stop: int) -> Non
         block(start, stop)
     finally:
         _inside.active = False
-
-
-threadpool_limits(limits=1, user_api="blas")
-set_num_threads(_available_cores())
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_workers_in_child)

@@ -79,3 +79,18 @@ def nodes_left_after_dropping():
             gc.enable()
 
     return count
+
+
+@pytest.fixture
+def tiny_gpt():
+    """A function: (a one-block GPT, its vocabulary, a short text's ids), seeded."""
+    from gpt_from_scratch.gpt import GPT, CharVocab, GPTConfig, encode_text
+    from gpt_from_scratch.tensor import manual_seed
+
+    def build(block_size=8, seed=0, text="To be, or not to be, that is the question.\n" * 4):
+        vocab = CharVocab.from_text(text)
+        manual_seed(seed)
+        config = GPTConfig(vocab.size, block_size, n_layer=1, n_head=2, n_embd=32)
+        return GPT(config), vocab, encode_text(text, vocab)
+
+    return build

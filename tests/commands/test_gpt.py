@@ -6,25 +6,12 @@ import pytest
 from gpt_from_scratch.checkpoint import CheckpointError
 from gpt_from_scratch.commands.gpt import load_model, main, resume, save_best
 from gpt_from_scratch.gpt import (
-    GPT,
-    CharVocab,
-    GPTConfig,
     TrainConfig,
-    encode_text,
     fit,
     make_optimizer,
 )
-from gpt_from_scratch.tensor import manual_seed
 
 TEXT = "To be, or not to be, that is the question.\n" * 4
-
-
-def tiny_setup(block_size=8, seed=0):
-    vocab = CharVocab.from_text(TEXT)
-    data = encode_text(TEXT, vocab)
-    manual_seed(seed)
-    config = GPTConfig(vocab_size=vocab.size, block_size=block_size, n_layer=1, n_head=2, n_embd=32)
-    return GPT(config), vocab, data
 
 
 def train_into(out, model, vocab, data, config):
@@ -33,11 +20,11 @@ def train_into(out, model, vocab, data, config):
     return fit(model, data, data, config, optimizer=optimizer, callbacks=callbacks)
 
 
-def test_checkpoint_of_another_configuration_is_a_clear_error(tmp_path):
-    model, vocab, data = tiny_setup()
+def test_checkpoint_of_another_configuration_is_a_clear_error(tmp_path, tiny_gpt):
+    model, vocab, data = tiny_gpt()
     config = TrainConfig(max_iters=2, batch_size=2, eval_interval=2, eval_iters=1)
     train_into(tmp_path, model, vocab, data, config)
-    other, _, _ = tiny_setup(block_size=4)
+    other, _, _ = tiny_gpt(block_size=4)
     with pytest.raises(CheckpointError, match="block_size: checkpoint 8, asked 4"):
         resume(tmp_path, other, make_optimizer(other, config), vocab)
     loaded, loaded_vocab, meta = load_model(tmp_path)
@@ -102,9 +89,9 @@ def test_command_line_train_then_sample(tmp_path, capsys):
         (["sample", "--out", "{tmp}/run", "--prompt", "To be?"], "'\\?' .*position 5"),
     ],
 )
-def test_command_line_errors(tmp_path, capsys, argv, message):
+def test_command_line_errors(tmp_path, capsys, argv, message, tiny_gpt):
     (tmp_path / "binary.bin").write_bytes(b"\xff\xfe\x00")
-    model, vocab, data = tiny_setup()
+    model, vocab, data = tiny_gpt()
     config = TrainConfig(max_iters=1, batch_size=2, eval_interval=1, eval_iters=1)
     (tmp_path / "run").mkdir()
     train_into(tmp_path / "run", model, vocab, data, config)

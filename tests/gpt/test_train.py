@@ -7,11 +7,8 @@ import pytest
 
 from gpt_from_scratch.checkpoint import load_checkpoint, restore_training, save_training
 from gpt_from_scratch.gpt import (
-    GPT,
     CharVocab,
-    GPTConfig,
     TrainConfig,
-    encode_text,
     estimate_loss,
     fit,
     get_batch,
@@ -20,7 +17,6 @@ from gpt_from_scratch.gpt import (
     train_val_split,
 )
 from gpt_from_scratch.makemore.train import History, train_step
-from gpt_from_scratch.tensor import manual_seed
 
 TEXT = "To be, or not to be, that is the question.\n" * 4
 
@@ -45,16 +41,8 @@ def test_split_and_batches():
         get_batch(np.arange(16), 16, 2, np.random.default_rng(0))
 
 
-def tiny_setup(block_size=8, seed=0):
-    vocab = CharVocab.from_text(TEXT)
-    data = encode_text(TEXT, vocab)
-    manual_seed(seed)
-    config = GPTConfig(vocab_size=vocab.size, block_size=block_size, n_layer=1, n_head=2, n_embd=32)
-    return GPT(config), vocab, data
-
-
-def test_tiny_model_memorises_a_short_text():
-    model, vocab, data = tiny_setup(block_size=16)
+def test_tiny_model_memorises_a_short_text(tiny_gpt):
+    model, vocab, data = tiny_gpt(block_size=16)
     config = TrainConfig(
         max_iters=150,
         batch_size=16,
@@ -71,8 +59,8 @@ def test_tiny_model_memorises_a_short_text():
     assert sample_text(model, vocab, "To be, or", 33, top_k=1) == TEXT[:42]
 
 
-def test_train_step_returns_the_loss_before_its_update_and_clips_the_gradients():
-    model, _, data = tiny_setup()
+def test_train_step_returns_the_loss_before_its_update_and_clips_the_gradients(tiny_gpt):
+    model, _, data = tiny_gpt()
     x, y = get_batch(data, 8, 4, np.random.default_rng(0))
     optimizer = model.configure_optimizer(lr=1e-2, weight_decay=0.0)
     before = {name: p.data.copy() for name, p in model.named_parameters()}
@@ -86,14 +74,14 @@ def test_train_step_returns_the_loss_before_its_update_and_clips_the_gradients()
     assert losses[-1] < loss.item() - 0.5  # the same batch, fitted
 
 
-def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
+def test_resume_from_a_checkpoint_continues_exactly(tmp_path, tiny_gpt):
     config = TrainConfig(
         max_iters=12, batch_size=4, warmup_iters=2, eval_interval=6, eval_iters=2, lr_decay_iters=12
     )
-    straight, vocab, data = tiny_setup()
+    straight, vocab, data = tiny_gpt()
     fit(straight, data, data, config)
 
-    interrupted, _, _ = tiny_setup()
+    interrupted, _, _ = tiny_gpt()
     optimizer = make_optimizer(interrupted, config)
     history = fit(
         interrupted,
@@ -104,7 +92,7 @@ def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
     )
     save_training(tmp_path, {"history": history.to_json()}, interrupted, optimizer)
 
-    resumed, _, _ = tiny_setup(seed=99)  # different initial weights: all must come from disk
+    resumed, _, _ = tiny_gpt(seed=99)  # different initial weights: all must come from disk
     optimizer = make_optimizer(resumed, config)
     state, meta = load_checkpoint(tmp_path)
     restore_training(tmp_path, state, meta, resumed, optimizer)
@@ -124,8 +112,8 @@ def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
         np.testing.assert_array_equal(a.data, b.data, err_msg=name)
 
 
-def test_estimate_loss_is_the_mean_over_its_batches():
-    model, _, data = tiny_setup()
+def test_estimate_loss_is_the_mean_over_its_batches(tiny_gpt):
+    model, _, data = tiny_gpt()
     rng = np.random.default_rng(3)
     losses = [model(*get_batch(data, 8, 4, rng))[1].item() for _ in range(5)]
     assert estimate_loss(model, data, 4, 5, seed=3) == pytest.approx(np.mean(losses), rel=1e-6)

@@ -11,6 +11,13 @@ from gpt_from_scratch.makemore.activations import RECIPES, train_recipe
 from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
 
 
+def names_examples(block_size: int = 3):
+    """The names data set's vocabulary and its train/dev/test examples, as the chapters split it."""
+    words = load_words(data.path("names"))
+    vocab = Vocabulary.from_words(words)
+    return vocab, examples_by_split(words, vocab, block_size)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m gpt_from_scratch.commands.activations",
@@ -21,9 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=200_000, help="SGD steps (200000)")
     parser.add_argument("--seed", type=int, default=42, help="initialization and batches (42)")
     args = parser.parse_args(argv)
-    words = load_words(data.path("names"))
-    vocab = Vocabulary.from_words(words)
-    splits = examples_by_split(words, vocab, block_size=3)
+    vocab, splits = names_examples()
     for init in args.init:
         with progress_bar(args.steps, desc=init) as bar:
             run = train_recipe(

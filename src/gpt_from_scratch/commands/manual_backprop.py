@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from gpt_from_scratch import data
+from gpt_from_scratch.commands.activations import names_examples
 from gpt_from_scratch.commands.progress import progress_bar
-from gpt_from_scratch.makemore.data import Vocabulary, examples_by_split, load_words
 from gpt_from_scratch.makemore.manual_backprop import (
     eval_logits,
     init_params,
@@ -27,9 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-hidden", type=int, default=64, help="hidden units (64)")
     parser.add_argument("--seed", type=int, default=42, help="initialization and batches (42)")
     args = parser.parse_args(argv)
-    words = load_words(data.path("names"))
-    vocab = Vocabulary.from_words(words)
-    splits = examples_by_split(words, vocab, block_size=3)
+    vocab, splits = names_examples()
     (X, Y), (X_dev, Y_dev) = splits["train"], splits["dev"]
     params = init_params(vocab.size, n_hidden=args.n_hidden, seed=args.seed)
     schedule = optim.step_decay(0.1, 0.01, at=args.steps // 2)

@@ -175,10 +175,10 @@ class Tensor:
     def _accumulate(self, grad):
         """Add `grad` (the output's shape or broadcastable to ours) into `self.grad`.
 
-        The first contribution becomes our gradient as it is, and a later one is added into a
-        new array: no gradient is ever written in place, so an array that two nodes hold (the
-        gradient of an addition reaches both its inputs) is safe. A leaf's gradient is always a
-        writable array: a read-only view (a broadcast from `sum`) is copied.
+        The first contribution becomes our gradient as it is, and a later one is
+        added into a new array. No gradient is ever written in place, so an array
+        that two nodes hold (an addition hands its gradient to both inputs) is safe.
+        A leaf's gradient is always writable: a read-only view (from `sum`) is copied.
         """
         grad = _sum_to_shape(grad, self.data.shape)
         if grad.dtype != self.data.dtype:
@@ -423,7 +423,8 @@ class Tensor:
                     g = grad.reshape(-1, grad.shape[-1])  # (M, N)
                     other._accumulate(speed.matmul(a.T, g))
                 else:
-                    other._accumulate(speed.matmul(np.swapaxes(self.data, -1, -2), grad))
+                    a_t = np.swapaxes(self.data, -1, -2)  # (..., K, M)
+                    other._accumulate(speed.matmul(a_t, grad))
 
         out._backward = _backward
         return out

@@ -50,7 +50,8 @@ def linear(x, weight, bias=None):
     """
     check_linear_shapes(x, weight)
     rows = x.data.reshape(-1, x.shape[-1])  # (N, fan_in)
-    y = speed.linear(rows, weight.data, None if bias is None else bias.data)  # (N, fan_out)
+    b = None if bias is None else bias.data
+    y = speed.linear(rows, weight.data, b)  # (N, fan_out)
     parents = (x, weight) if bias is None else (x, weight, bias)
     out = Tensor._op_result(y.reshape(*x.shape[:-1], -1), parents, "linear")
 

@@ -26,9 +26,9 @@ ONE_HOT_LIMIT = 1_000_000
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for a of 2 or more axes, split over the threads by the rows of a.
 
-    A batch of rows times one matrix, (..., M, K) @ (K, N), is one (rows, K) @ (K, N) product
-    cut into blocks of rows. Two batches of the same shape are cut along their first axis.
-    A product too small to share, or any other broadcast, is a single numpy call.
+    A batch of rows times one matrix, (..., M, K) @ (K, N), is one (rows, K) @ (K, N)
+    product cut into blocks of rows. Two batches of the same shape are cut along their
+    first axis. A product too small to share, or any other broadcast, is one numpy call.
     """
     if b.ndim == 2:
         return matmuls((a, b))[0]
@@ -48,13 +48,14 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def matmuls(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
     """[a @ b for a, b in pairs], each b a matrix, computed in one parallel region.
 
-    Every thread computes the same share of the rows of every product, so a layer's backward
-    pass, dL/dx and dL/dW, hands work to the other threads once instead of twice.
+    Every thread computes the same share of the rows of every product, so a layer's
+    backward pass, dL/dx and dL/dW, hands work to the other threads once, not twice.
     """
     products = []  # (rows of a, b, rows of a @ b) for each pair
     for a, b in pairs:
         rows = a.reshape(-1, a.shape[-1])  # (M, K), a view when a is contiguous
-        products.append((rows, b, np.empty((len(rows), b.shape[1]), np.result_type(a, b))))
+        y = np.empty((len(rows), b.shape[1]), np.result_type(a, b))  # (M, N)
+        products.append((rows, b, y))
     work = sum(rows.size * b.shape[1] for rows, b, _ in products)  # multiply-adds
     parts = max(1, min(threads.get_num_threads(), work // threads.MIN_MULTIPLY_ADDS))
 
@@ -76,11 +77,11 @@ def linear(
     bias: np.ndarray | None = None,
     then: Callable[[np.ndarray, int, int], None] | None = None,
 ) -> np.ndarray:
-    """x @ weight + bias for x of shape (N, fan_in), split over the threads by rows: (N, fan_out).
+    """x @ weight + bias, x (N, fan_in), split over the threads by rows: (N, fan_out).
 
     Each thread adds the bias to the rows it computed and, given `then`, calls
-    then(y, start, stop) on them next, while they are still in its cache: this is how a fused
-    layer applies its activation without a parallel region of its own.
+    then(y, start, stop) on them next, while they are still in its cache: this is
+    how a fused layer applies its activation without a parallel region of its own.
     """
     y = np.empty((len(x), weight.shape[1]), dtype=np.result_type(x, weight))
 
@@ -117,11 +118,12 @@ def elementwise(
 
 
 def scatter_rows(rows: np.ndarray, ids: np.ndarray, num_rows: int) -> np.ndarray:
-    """The sum of the rows of `rows` (M, D) that carry each id: (num_rows, D), zeros elsewhere.
+    """(V, D) with V = num_rows: row i is the sum of the rows (M, D) whose id is i.
 
-    Equal ids accumulate, as np.add.at would, but much faster. For a small table this is a
-    one-hot matrix product, onehot (V, M) @ rows (M, D); otherwise sorting the ids puts equal
-    ids next to each other and `np.add.reduceat` sums each run in one pass.
+    Equal ids accumulate, as np.add.at would, but much faster. For a small table
+    this is a one-hot matrix product, onehot (V, M) @ rows (M, D); otherwise sorting
+    the ids puts equal ids next to each other, and `np.add.reduceat` sums each run
+    in one pass.
     """
     if num_rows * rows.size <= ONE_HOT_LIMIT:
         onehot = np.zeros((num_rows, ids.size), dtype=rows.dtype)  # (V, M)

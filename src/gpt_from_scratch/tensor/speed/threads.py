@@ -152,17 +152,19 @@ def _forget_workers_in_child() -> None:
 
 
 def parallel_for(block: Callable[[int, int], None], n: int, grain: int = 1) -> None:
-    """Call block(start, stop) on contiguous ranges that together cover range(n), at once.
+    """Call block(start, stop), at once, on contiguous ranges that cover range(n).
 
-    Each range holds at least `grain` items, so work too small to share runs in one call. The
-    first range runs on the calling thread; the call returns when every range is done, and an
-    exception raised in any of them is raised here. A call made while the workers are busy (in
-    a block, or from a second thread of the program) runs serially.
+    Each range holds at least `grain` items, so work too small to share runs in one
+    call. The first range runs on the calling thread; the call returns when every
+    range is done, and an exception raised in any of them is raised here. A call made
+    while the workers are busy (in a block, or from a second thread of the program)
+    runs serially.
     """
     if not _started:
         _start()
     parts = min(_num_threads, n // max(grain, 1))
-    if parts <= 1 or getattr(_inside, "active", False) or not _in_use.acquire(blocking=False):
+    nested = getattr(_inside, "active", False)
+    if parts <= 1 or nested or not _in_use.acquire(blocking=False):
         block(0, n)
         return
     try:

@@ -74,8 +74,13 @@ def test_plots_draw_on_the_given_axes_and_return_its_figure():
 
 
 def test_plots_make_their_own_figure_and_check_shapes():
-    fig = diag.plot_histograms([("x", np.zeros(5))])
-    assert fig is not None
+    fig = diag.plot_histograms([("x", np.array([-1.0, 1.0, 1.0, 3.0]))], title="layer")
+    (ax,) = fig.axes
+    (line,) = ax.lines
+    area = np.sum(line.get_ydata()) * (line.get_xdata()[1] - line.get_xdata()[0])
+    assert area == pytest.approx(1.0)  # a density
+    assert ax.get_title() == "layer" and ax.get_ylabel() == "density"
+    assert ax.get_legend().get_texts()[0].get_text() == "x: mean +1.00, std 1.4"
     plt.close(fig)
     with pytest.raises(ValueError, match="examples, units"):
         diag.plot_saturation_map(np.zeros(5))

@@ -159,9 +159,6 @@ class GPT(nn.Module):
             groups.append({"params": no_decay, "weight_decay": 0.0})
         return optim.AdamW(groups, lr=lr, betas=betas)
 
-    def num_parameters(self) -> int:
-        return sum(p.data.size for p in self.parameters())
-
 
 class BigramLanguageModel(nn.Module):
     """The baseline: the next token's logits are a row of a (V, V) table, chosen by this token.
@@ -220,7 +217,8 @@ class NextCharacterGPT(nn.Module):
 
     >>> from gpt_from_scratch.tensor import manual_seed
     >>> manual_seed(0)
-    >>> NextCharacterGPT(27, block_size=4, n_layer=1, n_embd=8)(np.zeros((3, 4), int)).shape
+    >>> logits, _ = NextCharacterGPT(27, block_size=4, n_layer=1, n_embd=8)(np.zeros((3, 4), int))
+    >>> logits.shape
     (3, 27)
     """
 
@@ -236,6 +234,7 @@ class NextCharacterGPT(nn.Module):
         self.block_size = block_size
         self.gpt = GPT(GPTConfig(vocab_size, block_size, n_layer, n_head, n_embd, dropout))
 
-    def forward(self, idx: np.ndarray) -> Tensor:
-        logits, _ = self.gpt(idx)  # (B, T, V)
-        return logits[:, -1, :]  # (B, V)
+    def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
+        logits = self.gpt(idx)[0][:, -1, :]  # (B, V): the last position of (B, T, V)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss

@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from gpt_from_scratch import data
+from gpt_from_scratch.tensor import get_num_threads, set_num_threads
 from gpt_from_scratch.tensor.engine import topological_order
+from gpt_from_scratch.tensor.speed import threads
 
 
 def skip_or_fail(reason: str):
@@ -94,3 +96,18 @@ def tiny_gpt():
         return GPT(config), vocab, encode_text(text, vocab)
 
     return build
+
+
+@pytest.fixture
+def thread_count():
+    """A function that sets the engine's thread count; the original count is restored after."""
+    before = get_num_threads()
+    yield set_num_threads
+    set_num_threads(before)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every product and elementwise pass counts as worth sharing, so small tests split too."""
+    monkeypatch.setattr(threads, "MIN_MULTIPLY_ADDS", 1)
+    monkeypatch.setattr(threads, "MIN_ENTRIES", 1)

@@ -17,8 +17,7 @@ from gpt_from_scratch.gpt.attention import (
     linear_gelu,
     scaled_dot_product_attention,
 )
-from gpt_from_scratch.tensor import Tensor, get_num_threads, gradcheck, set_num_threads
-from gpt_from_scratch.tensor.speed import threads
+from gpt_from_scratch.tensor import Tensor, gradcheck
 
 
 def random_qkv(shape=(2, 3, 5, 4), seed=0):
@@ -173,21 +172,6 @@ def test_docstring_examples():
 
 
 # ----- two threads give what one gives -----
-
-
-@pytest.fixture
-def thread_count():
-    """A function that sets the engine's thread count; the original count is restored after."""
-    before = get_num_threads()
-    yield set_num_threads
-    set_num_threads(before)
-
-
-@pytest.fixture
-def split_everything(monkeypatch):
-    """Every product and elementwise pass counts as worth sharing, so small tests split too."""
-    monkeypatch.setattr(threads, "MIN_MULTIPLY_ADDS", 1)
-    monkeypatch.setattr(threads, "MIN_ENTRIES", 1)
 
 
 def random(*shape, seed=0):

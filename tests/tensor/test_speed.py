@@ -18,21 +18,6 @@ from gpt_from_scratch.tensor import functional as F
 from gpt_from_scratch.tensor.speed import kernels, threads
 
 
-@pytest.fixture
-def thread_count():
-    """A function that sets the engine's thread count; the original count is restored after."""
-    before = get_num_threads()
-    yield set_num_threads
-    set_num_threads(before)
-
-
-@pytest.fixture
-def split_everything(monkeypatch):
-    """Every product and elementwise pass counts as worth sharing, so small tests split too."""
-    monkeypatch.setattr(threads, "MIN_MULTIPLY_ADDS", 1)
-    monkeypatch.setattr(threads, "MIN_ENTRIES", 1)
-
-
 def blas_threads():
     return {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
 

@@ -74,7 +74,13 @@ class ModelType:
 MODEL_TYPES: dict[str, ModelType] = {
     "bigram": ModelType(
         build=NeuralBigram,
-        training=Training(steps=5_000, batch_size=512, lr=10.0, lr_final=1.0, decay_at=0.5),
+        training=Training(
+            steps=5_000,
+            batch_size=512,
+            lr=10.0,
+            lr_final=1.0,
+            decay_at=0.5,
+        ),
         about="one character of context, one table of logits",
     ),
     "mlp": ModelType(
@@ -91,7 +97,13 @@ MODEL_TYPES: dict[str, ModelType] = {
     ),
     "transformer": ModelType(
         build=NextCharacterGPT,
-        config={"block_size": 16, "n_layer": 4, "n_head": 4, "n_embd": 64, "dropout": 0.0},
+        config={
+            "block_size": 16,
+            "n_layer": 4,
+            "n_head": 4,
+            "n_embd": 64,
+            "dropout": 0.0,
+        },
         training=Training(
             steps=20_000,
             optimizer="adamw",
@@ -101,7 +113,7 @@ MODEL_TYPES: dict[str, ModelType] = {
             warmup_steps=200,
             weight_decay=0.01,
         ),
-        about="the GPT of Part III, reading the window's last position (Vaswani et al., 2017)",
+        about="the GPT of Part III, read at the window's end (Vaswani et al., 2017)",
     ),
 }
 

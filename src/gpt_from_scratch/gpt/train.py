@@ -105,18 +105,21 @@ def fit(
     history: History | None = None,
     callbacks: Iterable[Callback] = (),
 ) -> History:
-    """Train ``model`` for ``config.max_iters`` steps with the recipe; returns the History.
+    """Train ``model`` for ``config.max_iters`` steps with the recipe: the History.
 
     A resumed run passes the ``optimizer``, ``start`` step and ``history`` it restored.
     """
+    optimizer = optimizer if optimizer is not None else make_optimizer(model, config)
+    block, batch = model.block_size, config.batch_size
+    estimates = estimate_every(model, train_data, val_data, config)
     return train(
         model,
-        optimizer if optimizer is not None else make_optimizer(model, config),
-        random_windows(train_data, model.block_size, config.batch_size, config.seed),
+        optimizer,
+        random_windows(train_data, block, batch, config.seed),
         config.max_iters,
         lr=config.schedule(),
         grad_clip=config.grad_clip,
         start=start,
         history=history,
-        callbacks=[estimate_every(model, train_data, val_data, config), *callbacks],
+        callbacks=[estimates, *callbacks],
     )

@@ -20,22 +20,23 @@ from gpt_from_scratch.tensor import no_grad
 def next_token_probs(
     logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None
 ) -> np.ndarray:
-    """Softmax of ``logits / temperature`` over the last axis, computed stably in float64;
+    """Softmax of ``logits / temperature`` over the last axis, stably, in float64;
     with ``top_k``, every token below the k-th largest logit gets probability 0."""
     scaled = logits.astype(np.float64) / temperature  # (B, V)
     if top_k is not None and top_k < scaled.shape[-1]:
         kth_largest = np.partition(scaled, -top_k, axis=-1)[:, -top_k, None]  # (B, 1)
         scaled = np.where(scaled < kth_largest, -np.inf, scaled)
-    scaled -= scaled.max(axis=-1, keepdims=True)  # the largest becomes 0: exp cannot overflow
+    scaled -= scaled.max(axis=-1, keepdims=True)  # largest 0: exp cannot overflow
     weights = np.exp(scaled)
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One index per row of ``probs`` (B, V), row i drawn with probabilities ``probs[i]``.
+    """One index per row of ``probs`` (B, V), row i drawn with probabilities probs[i].
 
-    Inverse-CDF sampling: u is uniform below the row's total, and the index drawn is the first
-    whose cumulative probability exceeds u, so a token of probability 0 is never drawn.
+    Inverse-CDF sampling: u is uniform below the row's total, and the index drawn is
+    the first whose cumulative probability exceeds u, so a token of probability 0 is
+    never drawn.
     """
     cumulative = np.cumsum(probs, axis=-1)  # (B, V)
     u = rng.random((len(probs), 1)) * cumulative[:, -1:]  # (B, 1)
@@ -56,16 +57,16 @@ def generate(
 ) -> np.ndarray:
     """Extend each row of ``idx`` (B, T) by up to ``max_new_tokens`` sampled tokens.
 
-    The model sees the last ``block_size`` tokens; its logits are read at the last position.
-    With ``stop``, a row that draws it is finished (later entries of that row are ``stop``
-    too), and sampling ends when every row is. With ``use_cache`` and a model that has
-    ``new_cache`` (the GPT), the keys and values of the positions already seen are kept, so a
-    new token costs one position's forward pass; once the text outgrows the block, every
-    position shifts (absolute position embeddings) and each step recomputes the window. The
-    cache never changes which tokens are drawn, only how fast.
+    The model sees the last ``block_size`` tokens; its logits are read at the last
+    position. With ``stop``, a row that draws it is finished (later entries of that row
+    are ``stop`` too), and sampling ends when every row is. With ``use_cache`` and a
+    model that has ``new_cache`` (the GPT), the keys and values of the positions already
+    seen are kept, so a new token costs one position's forward pass; once the text
+    outgrows the block, every position shifts (absolute position embeddings) and each
+    step recomputes the window. The cache never changes which tokens are drawn.
     """
     if not temperature > 0 or (top_k is not None and top_k < 1):
-        raise ValueError(f"need temperature > 0 and top_k >= 1, got {temperature}, {top_k}")
+        raise ValueError(f"need temperature > 0 and top_k >= 1: {temperature}, {top_k}")
     idx = np.asarray(idx, dtype=np.int64)
     block_size = model.block_size
     use_cache = use_cache and hasattr(model, "new_cache")
@@ -99,11 +100,11 @@ def sample(
     max_len: int = 50,
     temperature: float = 1.0,
 ) -> list[str]:
-    """``n`` new words from ``model``, drawn with a numpy generator seeded by ``seed``.
+    """``n`` new words from ``model``, drawn with a generator seeded by ``seed``.
 
-    Every word starts from a context of ``block_size`` boundaries and ends at the first
-    boundary it draws (or after ``max_len`` characters). The same model and seed give the
-    same words.
+    Every word starts from a context of ``block_size`` boundaries and ends at the
+    first boundary it draws (or after ``max_len`` characters). The same model and seed
+    give the same words.
     """
     end = vocab.stoi[BOUNDARY]
     start = np.full((n, model.block_size), end, dtype=np.int64)  # (n, block_size)

@@ -55,9 +55,9 @@ class History:
         return cls(list(obj["loss"]), list(obj["lr"]), evals, float(obj["seconds"]))
 
 
-def train_step(model, optimizer, x: np.ndarray, y: np.ndarray, grad_clip: float | None) -> float:
-    """One step: the loss on the batch (x, y), its gradients (clipped to the global norm
-    ``grad_clip`` if given), and the optimizer's update. Returns the loss."""
+def train_step(model, optimizer, x, y, grad_clip: float | None) -> float:
+    """One step: the loss on the batch (x, y), its gradients (clipped to the global
+    norm ``grad_clip`` if given), and the optimizer's update. Returns the loss."""
     _, loss = model(x, y)
     optimizer.zero_grad()
     loss.backward()
@@ -79,11 +79,12 @@ def train(
     history: History | None = None,
     callbacks: Iterable[Callback] = (),
 ) -> History:
-    """Train ``model`` from step ``start`` up to ``steps``; returns the :class:`History`.
+    """Train ``model`` from step ``start`` up to ``steps``; returns the History.
 
-    Step k takes the batch ``batches(k)``, sets the learning rate to ``lr(k)`` (or leaves the
-    optimizer's), and calls each callback with (k + 1, history): the number of updates done.
-    A resumed run passes the ``start`` and ``history`` it saved.
+    Step k takes the batch ``batches(k)``, sets the learning rate to ``lr(k)`` (or
+    leaves the optimizer's), and calls each callback with (k + 1, history): the
+    number of updates done. A resumed run passes the ``start`` and ``history`` it
+    saved.
     """
     history = history if history is not None else History()
     callbacks = list(callbacks)
@@ -101,12 +102,11 @@ def train(
     return history
 
 
-def minibatches(X: np.ndarray, Y: np.ndarray, batch_size: int | None, seed: int = 0) -> Batches:
-    """Random minibatches of ``batch_size`` examples of (X, Y), drawn with replacement from a
-    generator seeded by ``seed``, one batch per call; ``batch_size=None`` gives every example
-    (full-batch gradient descent)."""
-    if len(X) != len(Y) or len(Y) == 0:
-        raise ValueError(f"need as many contexts as targets, at least one: {len(X)} vs {len(Y)}")
+def minibatches(X, Y, batch_size: int | None, seed: int = 0) -> Batches:
+    """Random minibatches of ``batch_size`` examples of (X, Y), drawn with
+    replacement from a generator seeded by ``seed``, one batch per call;
+    ``batch_size=None`` gives every example (full-batch gradient descent)."""
+    check_examples(X, Y)
     rng = np.random.default_rng(seed)
 
     def batch(step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,15 +118,20 @@ def minibatches(X: np.ndarray, Y: np.ndarray, batch_size: int | None, seed: int 
     return batch
 
 
+def check_examples(X: np.ndarray, Y: np.ndarray) -> None:
+    """A clear error unless there are as many contexts as targets, and some."""
+    if len(X) != len(Y) or len(Y) == 0:
+        raise ValueError(f"need as many contexts as targets, and some: {len(X)}, {len(Y)}")
+
+
 @no_grad()
-def evaluate(model, X: np.ndarray, Y: np.ndarray, batch_size: int = 8192) -> float:
+def evaluate(model, X, Y, batch_size: int = 8192) -> float:
     """The mean loss of targets ``Y`` given contexts ``X``, over every example.
 
-    Runs in eval mode (batch norm uses its running statistics, dropout is off) without
-    building a graph, ``batch_size`` examples at a time.
+    Runs in eval mode (batch norm uses its running statistics, dropout is off)
+    without building a graph, ``batch_size`` examples at a time.
     """
-    if len(X) != len(Y) or len(Y) == 0:
-        raise ValueError(f"need as many contexts as targets, at least one: {len(X)} vs {len(Y)}")
+    check_examples(X, Y)
     total = 0.0
     with model.mode(training=False):
         for first in range(0, len(Y), batch_size):
@@ -143,8 +148,8 @@ def evaluate_every(
     sets: dict[str, tuple[np.ndarray, np.ndarray]],
     batch_size: int = 8192,
 ) -> Callback:
-    """A callback that evaluates ``model`` on each of ``sets`` every ``every`` steps and after
-    step ``last``, appending (step, loss) to ``history.evals[name]``."""
+    """A callback that evaluates ``model`` on each of ``sets`` every ``every`` steps
+    and after step ``last``, appending (step, loss) to ``history.evals[name]``."""
 
     def callback(step: int, history: History) -> None:
         if step % every == 0 or step == last:

@@ -111,3 +111,20 @@ def split_everything(monkeypatch):
     """Every product and elementwise pass counts as worth sharing, so small tests split too."""
     monkeypatch.setattr(threads, "MIN_MULTIPLY_ADDS", 1)
     monkeypatch.setattr(threads, "MIN_ENTRIES", 1)
+
+
+@pytest.fixture
+def same_on_two_threads(thread_count, split_everything):
+    """A function: run ``compute()`` (arrays out) on one thread, then on two with every
+    operation split, and check that the arrays agree in shape, dtype and value."""
+
+    def check(compute):
+        thread_count(1)
+        serial = compute()
+        thread_count(2)
+        shared = compute()
+        for got, expected in zip(shared, serial, strict=True):
+            assert got.shape == expected.shape and got.dtype == expected.dtype
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+    return check

@@ -214,14 +214,8 @@ PARALLEL_OPERATIONS = {
 
 
 @pytest.mark.parametrize("operation", list(PARALLEL_OPERATIONS))
-def test_two_threads_give_what_one_thread_gives(thread_count, split_everything, operation):
-    thread_count(1)
-    serial = PARALLEL_OPERATIONS[operation]()
-    thread_count(2)
-    shared = PARALLEL_OPERATIONS[operation]()
-    for got, expected in zip(shared, serial, strict=True):
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+def test_two_threads_give_what_one_thread_gives(same_on_two_threads, operation):
+    same_on_two_threads(PARALLEL_OPERATIONS[operation])
 
 
 def test_attention_backward_writes_into_given_arrays(thread_count, split_everything):

@@ -1,6 +1,6 @@
 """The library's floors follow the book, read from every module's imports (with ``ast``).
 
-- the shared plumbing (``data``, ``checkpoint``, ``files``) imports no part;
+- the shared plumbing (``data``, ``checkpoint``, ``runs``, ``files``) imports no part;
 - a part imports only the parts before it, in the book's order, and never the commands;
 - only the commands floor (and each part's ``__main__``, the thin entry into it) imports
   ``argparse`` or ``tqdm``.
@@ -15,7 +15,7 @@ import gpt_from_scratch
 
 PACKAGE = Path(gpt_from_scratch.__file__).parent
 PARTS = ["micrograd", "tensor", "makemore", "gpt", "bpe"]  # the book's order
-PLUMBING = {"data", "checkpoint", "files"}
+PLUMBING = {"data", "checkpoint", "files", "runs"}
 COMMANDS_ONLY = {"argparse", "tqdm"}
 
 

@@ -9,16 +9,10 @@
 The input is a UTF-8 text file with one item per line (or the name of a data set of
 :mod:`gpt_from_scratch.data`, such as ``names``). Its words are split 80/10/10 into
 train/dev/test with a fixed seed (42), so every run on the same file is judged on the same dev
-words. The output folder holds::
-
-    OUT/best/     the weights with the lowest dev loss so far (model.npz + meta.json)
-    OUT/last/     the weights after the latest evaluation, plus the optimizer state, to resume
-    OUT/log.jsonl one JSON object per evaluation: step, train and dev loss, lr, seconds
-
-Checkpoints are :mod:`gpt_from_scratch.checkpoint` folders (:func:`~gpt_from_scratch.checkpoint.
-save_training`): arrays in an npz read without pickle, the model type, configuration, vocabulary
-and training settings in ``meta.json``, both written atomically; ``last`` also holds the
-optimizer's ``state_dict()``.
+words. The output folder is a :class:`gpt_from_scratch.runs.RunFolder` (a pointer file, a lock
+and one folder of safetensors files per saved step, the last ``--keep`` and the best by dev
+loss), plus ``log.jsonl``: one JSON object per evaluation (step, train and dev loss, lr,
+seconds).
 
 Training is one run of the book's training loop, cut into segments that end at each evaluation;
 segment k draws its minibatches from a generator seeded by (seed, first step of k). Checkpoints
@@ -31,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -39,12 +34,9 @@ from typing import Any
 import numpy as np
 
 from gpt_from_scratch import data
-from gpt_from_scratch.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    restore_training,
-    save_training,
-)
+from gpt_from_scratch.checkpoint import CheckpointError, restore_training
+from gpt_from_scratch.commands import cli
+from gpt_from_scratch.commands.cli import UsageError
 from gpt_from_scratch.commands.models import (
     MODEL_TYPES,
     Training,
@@ -64,21 +56,27 @@ from gpt_from_scratch.makemore.train import (
     minibatches,
     train,
 )
+from gpt_from_scratch.runs import RunFolder
 from gpt_from_scratch.tensor import manual_seed, optim
 
 SPLIT_SEED = 42
 LOG = "log.jsonl"
-# Command-line flags that set the model's configuration (a model takes some of them).
-CONFIG_FLAGS = ("block_size", "n_embd", "n_hidden", "n_layer", "n_head", "dropout")
-
-
-class UsageError(ValueError):
-    """The command was asked for something it cannot do; the message says why."""
+# Command-line flags that set the model's configuration (a model takes some of them), with
+# the largest value each may take.
+CONFIG_FLAGS = {
+    "block_size": 1024,
+    "n_embd": 1 << 16,
+    "n_hidden": 1 << 16,
+    "n_layer": 1000,
+    "n_head": 1 << 12,
+    "dropout": 0.99,
+}
+META_KEYS = ("type", "config", "vocab", "training", "input", "step", "best_dev_loss")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     types = "\n".join(f"  {name:12} {entry.about}" for name, entry in MODEL_TYPES.items())
-    p = argparse.ArgumentParser(
+    p = cli.Parser(
         prog="python -m gpt_from_scratch.makemore",
         description="Train a character-level model on a file of words (one a line), make more.",
         epilog=f"model types:\n{types}",
@@ -94,26 +92,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--type", choices=sorted(MODEL_TYPES), help="model type (new runs: wavenet)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--sample-only", action="store_true", help="print samples from --out/best")
-    p.add_argument("--seed", type=int, help="seed for initialization and minibatches (0)")
+    p.add_argument("--seed", type=cli.seed, help="seed for initialization and minibatches (0)")
+    p.add_argument("--keep", type=cli.integer(1, 1000), default=2, help="recent checkpoints kept")
     g = p.add_argument_group("training (defaults depend on --type; on --resume, the saved run's)")
-    g.add_argument("--steps", type=int, help="total optimizer steps")
-    g.add_argument("--batch-size", type=int, help="examples per step")
+    g.add_argument("--steps", type=cli.count, help="total optimizer steps")
+    g.add_argument("--batch-size", type=cli.integer(1, 1 << 20), help="examples per step")
     g.add_argument("--optimizer", choices=["sgd", "adamw"])
-    g.add_argument("--lr", type=float, help="learning rate (the peak, for cosine)")
-    g.add_argument("--lr-final", type=float, help="learning rate at the end of the schedule")
+    g.add_argument("--lr", type=cli.real(0.0, 1e3), help="learning rate (the peak, for cosine)")
+    g.add_argument("--lr-final", type=cli.real(0.0, 1e3), help="learning rate at the end")
     g.add_argument("--schedule", choices=["step", "cosine", "constant"], help="lr schedule")
-    g.add_argument("--decay-at", type=float, help="step schedule: fraction of steps at --lr")
-    g.add_argument("--warmup-steps", type=int, help="cosine schedule: linear warmup steps")
-    g.add_argument("--weight-decay", type=float, help="weight decay (AdamW)")
-    g.add_argument("--eval-every", type=int, help="steps between dev evaluations (5000)")
+    g.add_argument("--decay-at", type=cli.fraction, help="step schedule: fraction of steps at --lr")
+    g.add_argument("--warmup-steps", type=cli.integer(0), help="cosine: linear warmup steps")
+    g.add_argument("--weight-decay", type=cli.real(0.0, 10.0, low_open=False), help="AdamW's")
+    g.add_argument("--eval-every", type=cli.count, help="steps between dev evaluations (5000)")
     m = p.add_argument_group("model size (each type takes some of these)")
-    for key in CONFIG_FLAGS:
-        kind = float if key == "dropout" else int
+    for key, most in CONFIG_FLAGS.items():
+        kind = cli.real(0.0, most, low_open=False) if key == "dropout" else cli.integer(1, most)
         metavar = "P" if key == "dropout" else "N"
         m.add_argument("--" + key.replace("_", "-"), type=kind, dest=key, metavar=metavar)
     s = p.add_argument_group("sampling")
-    s.add_argument("--num-samples", type=int, default=20, help="words to print (20)")
-    s.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (1.0)")
+    s.add_argument("--num-samples", type=cli.integer(0, 10**6), default=20, help="words (20)")
+    s.add_argument("--temperature", type=cli.positive, default=1.0, help="softmax's (1.0)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -149,8 +148,9 @@ def check_settings(s: RunSettings) -> None:
             )
     if not 0.0 <= s.decay_at <= 1.0:
         raise UsageError(f"--decay-at is a fraction of the steps in [0, 1], got {s.decay_at}")
-    if s.lr <= 0 or s.lr_final < 0:
-        raise UsageError(f"learning rates must be positive: --lr {s.lr}, --lr-final {s.lr_final}")
+    rates = {"--lr": s.lr, "--lr-final": s.lr_final}
+    if not all(math.isfinite(rate) and rate > 0 for rate in rates.values()):
+        raise UsageError(f"learning rates must be finite and positive: {rates}")
 
 
 def make_optimizer(model, s: Training):
@@ -168,20 +168,24 @@ def given_config(args: argparse.Namespace) -> dict[str, Any]:
 # -- checkpoints ----------------------------------------------------------------------------------
 
 
-def restore_model(folder: Path, expected_type: str | None):
-    """Rebuild the model saved in ``folder`` from its meta and load its weights.
+def restore_model(run: RunFolder, which: str, expected_type: str | None):
+    """Rebuild the model of the run's ``which`` checkpoint from its meta and load its weights.
 
-    Returns ``(model, vocab, state, meta)``; a damaged checkpoint, one of another type, or weights
-    that do not fit the saved configuration raise :class:`CheckpointError`.
+    Returns ``(model, vocab, arrays, meta)``; a damaged checkpoint, one of another type, or
+    weights that do not fit the saved configuration raise :class:`CheckpointError`.
     """
-    state, meta = load_checkpoint(folder, expected_type=expected_type)
+    arrays, meta = run.load(which, expected_type=expected_type)
+    folder = run.folder(which)
+    missing = [key for key in META_KEYS if key not in meta]
+    if missing:
+        raise CheckpointError(f"{folder}: meta.json lacks {missing}; the checkpoint is damaged")
     try:
         vocab = Vocabulary.from_json(meta["vocab"])
         model = build_model(meta["type"], vocab.size, meta["config"])
     except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{folder}: does not describe a usable model ({err})") from err
-    restore_training(folder, state, meta, model)
-    return model, vocab, state, meta
+        raise CheckpointError(f"{folder}: does not describe a usable model ({err})") from None
+    restore_training(folder, arrays, meta, model)
+    return model, vocab, arrays, meta
 
 
 def resolve_input(text: str) -> Path:
@@ -198,9 +202,19 @@ def write_log(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
+    """The records of a log, or a :class:`CheckpointError` naming the damaged line."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+                raise ValueError("not an object with an integer 'step'")
+        except ValueError as err:
+            raise CheckpointError(f"{path}, line {number}: damaged log record ({err})") from None
+        records.append(record)
+    return records
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -210,7 +224,7 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 class Run:
     """Everything a training run needs, checked before anything is written to disk."""
 
-    out: Path
+    out: RunFolder
     model_type: str
     config: dict[str, Any]
     vocab: Vocabulary
@@ -252,11 +266,20 @@ def load_splits(input_path: Path, vocab: Vocabulary | None, block_size: int):
     return vocab, splits
 
 
-def new_run(args: argparse.Namespace, out: Path) -> Run:
-    if (out / "last").exists() or (out / "best").exists():
-        raise UsageError(
-            f"{out} already holds a run: pass --resume to continue it, or another --out"
-        )
+def examples_bytes(n_characters: int, config: dict[str, Any], vocab_size: int, batch: int):
+    """About how many bytes the examples, a training step and an evaluation need: (N,
+    block_size) int64 contexts, the parameters four times over (weights, gradients, two
+    moments), each layer's activations for a batch, and for all the examples at once (dev and
+    train are evaluated whole); an estimate that errs high, to refuse what cannot fit."""
+    T, C = config.get("block_size", 1), config.get("n_embd", vocab_size)
+    H, L = config.get("n_hidden", 4 * C), config.get("n_layer", 1)
+    parameters = vocab_size * C + T * C * H + H * vocab_size + L * (12 * C * C + H * H)
+    activations = batch * T * (C + H) * L * 8
+    evaluation = n_characters * T * (C + H)
+    return 8 * 2 * n_characters * T + 4 * (4 * parameters + activations + evaluation)
+
+
+def new_run(args: argparse.Namespace, out: RunFolder) -> Run:
     if not args.input:
         raise UsageError("a new run needs --input, a text file with one item per line")
     args.type = args.type or "wavenet"
@@ -264,6 +287,13 @@ def new_run(args: argparse.Namespace, out: Path) -> Run:
     settings = run_settings(args, None)
     input_path = resolve_input(args.input)
     block_size = config.get("block_size", 1)
+    words = load_words(input_path)
+    n_characters = sum(len(word) + 1 for word in words)
+    vocab_size = len(set("".join(words))) + 1
+    cli.check_memory(
+        examples_bytes(n_characters, config, vocab_size, settings.batch_size),
+        f"--type {args.type} with {config} on {n_characters:,} characters",
+    )
     vocab, splits = load_splits(input_path, None, block_size)
     manual_seed(settings.seed)
     model = build_model(args.type, vocab.size, config)
@@ -281,12 +311,14 @@ def new_run(args: argparse.Namespace, out: Path) -> Run:
     )
 
 
-def resumed_run(args: argparse.Namespace, out: Path) -> Run:
-    model, vocab, state, meta = restore_model(out / "last", expected_type=args.type)
+def resumed_run(args: argparse.Namespace, out: RunFolder) -> Run:
+    model, vocab, arrays, meta = restore_model(out, "last", expected_type=args.type)
     args.type = meta["type"]
     clash = {k: v for k, v in given_config(args).items() if meta["config"].get(k) != v}
     if clash:
-        raise UsageError(f"{out} holds a model with {meta['config']}; it cannot change to {clash}")
+        raise UsageError(
+            f"{out.path} holds a model with {meta['config']}; it cannot change to {clash}"
+        )
     settings = run_settings(args, meta["training"])
     input_path = resolve_input(args.input or meta["input"]["path"])
     sha = sha256_file(input_path)
@@ -297,9 +329,9 @@ def resumed_run(args: argparse.Namespace, out: Path) -> Run:
         )
     _, splits = load_splits(input_path, vocab, meta["config"].get("block_size", 1))
     optimizer = make_optimizer(model, settings)
-    restore_training(out / "last", state, meta, model, optimizer)
+    restore_training(out.folder("last"), arrays, meta, model, optimizer)
     best_dev, best_step = meta["best_dev_loss"], meta["best_step"]
-    log = [r for r in read_log(out / LOG) if r["step"] <= meta["step"] and "final" not in r]
+    log = [r for r in read_log(out.path / LOG) if r["step"] <= meta["step"] and "final" not in r]
     return Run(
         out=out,
         model_type=meta["type"],
@@ -358,12 +390,12 @@ def end_of_segment(run: Run, bar) -> Callback:
             "lr": history.lr[-1],
             "seconds": round(time.time() - started, 2),
         }
-        if dev < run.best_dev:
+        best = dev < run.best_dev
+        if best:
             run.best_dev, run.best_step = dev, step
-            save_training(run.out / "best", run.meta(dev_loss=dev), run.model)
-        save_training(run.out / "last", run.meta(dev_loss=dev), run.model, run.optimizer)
+        run.out.save_training(step, run.meta(dev_loss=dev), run.model, run.optimizer, best=best)
         run.log.append(record)
-        write_log(run.out / LOG, run.log)
+        write_log(run.out.path / LOG, run.log)
         if bar is not None:
             bar.set_postfix(loss=f"{record['train_loss']:.4f}", dev=f"{dev:.4f}")
             bar.write(f"step {step}: train {record['train_loss']:.4f}, dev {dev:.4f}")
@@ -376,75 +408,75 @@ def train_run(run: Run, quiet: bool) -> None:
     s = run.settings
     X, Y = run.splits["train"]
     bar = None if quiet else progress_bar(s.steps, initial=run.step)
-    callbacks = ([] if bar is None else [show_progress(bar)]) + [end_of_segment(run, bar)]
-    train(
-        run.model,
-        run.optimizer,
-        segment_batches(X, Y, s.batch_size, s.seed, s.eval_every),
-        s.steps,
-        lr=s.learning_rates(),
-        start=run.step,
-        callbacks=callbacks,
-    )
-    if bar is not None:
-        bar.close()
+    callbacks = [cli.stop_if_diverged(run.out), end_of_segment(run, bar)]
+    callbacks += [] if bar is None else [show_progress(bar)]
+    try:
+        train(
+            run.model,
+            run.optimizer,
+            segment_batches(X, Y, s.batch_size, s.seed, s.eval_every),
+            s.steps,
+            lr=s.learning_rates(),
+            start=run.step,
+            callbacks=callbacks,
+        )
+    except KeyboardInterrupt:
+        message = f"interrupted; {cli.kept(run.out)}: continue with --out {run.out.path} --resume"
+        raise cli.Interrupted(message) from None
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def final_report(run: Run) -> dict[str, Any]:
     """Train and dev loss of the best weights, appended to the log as the run's result."""
-    best, _, _, meta = restore_model(run.out / "best", run.model_type)
+    best, _, _, meta = restore_model(run.out, "best", run.model_type)
     record = {
         "final": True,
         "step": meta["step"],
         "train_loss": evaluate(best, *run.splits["train"]),
         "dev_loss": evaluate(best, *run.splits["dev"]),
     }
-    write_log(run.out / LOG, [*run.log, record])
+    write_log(run.out.path / LOG, [*run.log, record])
     return record
 
 
-def print_samples(folder: Path, expected_type: str | None, n: int, seed: int, temperature: float):
-    model, vocab, _, meta = restore_model(folder, expected_type)
+def print_samples(run: RunFolder, expected_type: str | None, n: int, seed: int, temperature):
+    model, vocab, _, meta = restore_model(run, "best", expected_type)
     for word in sample(model, vocab, n, seed=seed, temperature=temperature):
         print(word)
     return meta
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 done, 1 bad input or checkpoint, 130 Ctrl-C)."""
-    args = parse_args(argv)
-    out = Path(args.out)
-    try:
-        if args.sample_only:
-            print_samples(
-                out / "best", args.type, args.num_samples, args.seed or 0, args.temperature
-            )
-            return 0
+def train_and_report(args: argparse.Namespace) -> None:
+    """The command's body: sample only, or train (new or resumed), report and sample."""
+    out = RunFolder(args.out, keep=args.keep)
+    if args.sample_only:
+        print_samples(out, args.type, args.num_samples, args.seed or 0, args.temperature)
+        return
+    with out.lock():
+        cli.claim(out, args.resume, also=(LOG,))
         run = resumed_run(args, out) if args.resume else new_run(args, out)
         describe(run)
         if run.step >= run.settings.steps:
             print(
-                f"{out}: already trained for {run.step} steps; --steps N trains longer",
+                f"{out.path}: already trained for {run.step} steps; --steps N trains longer",
                 file=sys.stderr,
             )
         else:
             train_run(run, args.quiet)
         result = final_report(run)
-        print(
-            f"best dev loss {result['dev_loss']:.4f} (train {result['train_loss']:.4f}) "
-            f"at step {result['step']}; samples:",
-            file=sys.stderr,
-        )
-        print_samples(
-            out / "best", run.model_type, args.num_samples, run.settings.seed, args.temperature
-        )
-        return 0
-    except (UsageError, CheckpointError, ValueError, OSError) as err:
-        print(f"makemore: error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\nmakemore: interrupted; continue with --out {out} --resume", file=sys.stderr)
-        return 130
+    print(
+        f"best dev loss {result['dev_loss']:.4f} (train {result['train_loss']:.4f}) "
+        f"at step {result['step']}; samples:",
+        file=sys.stderr,
+    )
+    print_samples(out, run.model_type, args.num_samples, run.settings.seed, args.temperature)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; the exit status is :mod:`~gpt_from_scratch.commands.cli`'s."""
+    return cli.run(train_and_report, parse_args(argv))
 
 
 def describe(run: Run) -> None:

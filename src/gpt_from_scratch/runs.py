@@ -1,0 +1,204 @@
+"""Run folders: where a training run keeps its checkpoints, so that no kill ever loses one.
+
+::
+
+    OUT/lock                    held by the one process that writes the run; holds its pid
+    OUT/checkpoints.json        the pointer: which step folders are "last" and "best"
+    OUT/steps/step-00000500/    one checkpoint (gpt_from_scratch.checkpoint): model.safetensors,
+                                optimizer.safetensors, meta.json
+
+A save writes a new step folder whole and flushes it (:func:`~gpt_from_scratch.checkpoint.
+save_checkpoint`), then replaces the pointer with one atomic rename, and only then removes the
+step folders the pointer no longer names. At every instant the pointer names complete folders:
+the previous ones or the new ones. The pointer records the SHA-256 of each named folder's
+``meta.json``, which in turn holds the hashes of its array files, so every byte of a checkpoint
+is checked on load.
+
+The run keeps the ``keep`` most recent checkpoints, plus the best. While a run writes, it holds
+an exclusive ``fcntl.flock`` on ``OUT/lock``; a second writer is refused with the holder's pid.
+Readers (sampling) take no lock: the pointer always names whole folders.
+
+>>> import numpy as np, tempfile
+>>> run = RunFolder(tempfile.mkdtemp(), keep=1)
+>>> with run.lock():
+...     for step, loss in [(10, 2.5), (20, 2.1), (30, 2.3)]:
+...         _ = run.save(step, {"model": {"w": np.full(2, step, np.float32)}}, {"loss": loss},
+...                  best=loss < 2.2 or step == 10)
+>>> run.load("last")[1]["loss"], run.load("best")[1]["loss"], run.step_folders()
+(2.3, 2.1, ['step-00000020', 'step-00000030'])
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from gpt_from_scratch.checkpoint import (
+    Arrays,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+    training_state,
+)
+from gpt_from_scratch.files import atomic_write, boundary, fsync_folder
+
+POINTER = "checkpoints.json"
+LOCK = "lock"
+STEPS = "steps"
+POINTER_VERSION = 1
+
+
+class RunLockedError(RuntimeError):
+    """Another process is writing to the run folder."""
+
+
+def step_name(step: int) -> str:
+    return f"step-{step:08d}"
+
+
+class RunFolder:
+    """A training run's folder: its pointer, its step folders and its lock."""
+
+    def __init__(self, path: str | os.PathLike, keep: int = 2):
+        if keep < 1:
+            raise ValueError(f"a run keeps at least 1 recent checkpoint, got keep={keep}")
+        self.path = Path(path)
+        self.keep = keep
+        self._lock_fd: int | None = None
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def holds_run(self) -> bool:
+        """Whether a checkpoint has been saved here (the pointer exists)."""
+        return (self.path / POINTER).is_file()
+
+    def pointer(self) -> dict[str, Any]:
+        """The pointer file, checked; a :class:`CheckpointError` if there is none."""
+        path = self.path / POINTER
+        if not self.holds_run():
+            raise CheckpointError(f"{self.path}: holds no saved run ({POINTER} is missing)")
+        try:
+            pointer = json.loads(path.read_text(encoding="utf-8"))
+            entries = [pointer["last"], pointer["best"], *pointer["recent"]]
+            if pointer.get("version") != POINTER_VERSION or not all(
+                isinstance(e["folder"], str) and isinstance(e["meta_sha256"], str) for e in entries
+            ):
+                raise ValueError("unknown version or entries")
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(f"{path}: the run's pointer is damaged ({err})") from None
+        return pointer
+
+    def folder(self, which: str = "last") -> Path:
+        """The step folder the pointer names ``which`` (``"last"`` or ``"best"``)."""
+        return self.path / STEPS / self.pointer()[which]["folder"]
+
+    def load(self, which: str = "last", expected_type: str | None = None):
+        """``(arrays, meta)`` of the checkpoint the pointer names ``which``.
+
+        A writer may replace the pointer and remove the old folder while we read; then the
+        pointer is read again.
+        """
+        for attempt in range(3):
+            entry = self.pointer()[which]
+            folder = self.path / STEPS / entry["folder"]
+            try:
+                return load_checkpoint(folder, expected_type, meta_sha256=entry["meta_sha256"])
+            except CheckpointError:
+                if attempt == 2 or self.pointer()[which] == entry:
+                    raise
+        raise AssertionError("unreachable")
+
+    def step_folders(self) -> list[str]:
+        """The names of the complete step folders on disk, oldest first."""
+        steps = self.path / STEPS
+        if not steps.is_dir():
+            return []
+        return sorted(p.name for p in steps.iterdir() if p.name.startswith("step-"))
+
+    def leftovers(self) -> list[str]:
+        """Files here that belong to no run: anything but the lock, pointer, steps and the
+        names given by the command (a log)."""
+        known = {LOCK, POINTER, STEPS}
+        return sorted(p.name for p in self.path.iterdir() if p.name not in known)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[RunFolder]:
+        """Hold the run's exclusive lock, or raise :class:`RunLockedError` naming the holder."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if err.errno in (errno.EAGAIN, errno.EACCES):
+                raise RunLockedError(
+                    f"{self.path}: another run (process {holder}) is writing here; "
+                    "wait for it to finish or choose another --out"
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+        try:
+            self.remove_unnamed()
+            yield self
+        finally:
+            self._lock_fd = None
+            os.close(fd)
+
+    def save(self, step: int, arrays: Arrays, meta: dict[str, Any], *, best: bool) -> Path:
+        """Save a checkpoint of ``step`` and make it the last (and, if ``best``, the best)."""
+        if self._lock_fd is None:
+            raise RuntimeError(f"{self.path}: save() needs the run's lock (with run.lock(): ...)")
+        name = step_name(step)
+        folder = self.path / STEPS / name
+        if folder.exists():
+            # Written by a run killed before it could name it; the pointer names older steps.
+            shutil.rmtree(folder)
+        meta_bytes = save_checkpoint(folder, arrays, meta)
+        entry = {"folder": name, "meta_sha256": hashlib.sha256(meta_bytes).hexdigest()}
+        old = self.pointer() if self.holds_run() else None
+        recent = [*(old["recent"] if old else []), entry][-self.keep :]
+        pointer = {
+            "version": POINTER_VERSION,
+            "last": entry,
+            "best": entry if best or old is None else old["best"],
+            "recent": recent,
+        }
+        atomic_write(self.path / POINTER, (json.dumps(pointer, indent=2) + "\n").encode())
+        self.remove_unnamed()
+        return folder
+
+    def save_training(self, step: int, meta: dict[str, Any], model, optimizer=None, *, best):
+        """:meth:`save` of ``model`` (and ``optimizer``), as :func:`save_training` writes them."""
+        arrays, extra = training_state(model, optimizer)
+        return self.save(step, arrays, {**meta, **extra}, best=best)
+
+    def remove_unnamed(self) -> None:
+        """Remove step folders the pointer does not name, and half-written ones."""
+        steps = self.path / STEPS
+        if not steps.is_dir():
+            return
+        named = set()
+        if self.holds_run():
+            pointer = self.pointer()
+            named = {e["folder"] for e in [pointer["last"], pointer["best"], *pointer["recent"]]}
+        removed = False
+        for entry in steps.iterdir():
+            if entry.name not in named:
+                boundary(f"remove {entry.name}")
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                removed = True
+        if removed:
+            fsync_folder(steps)

@@ -186,7 +186,11 @@ class RunFolder:
         return self.save(step, arrays, {**meta, **extra}, best=best)
 
     def remove_unnamed(self) -> None:
-        """Remove step folders the pointer does not name, and half-written ones."""
+        """Remove step folders the pointer does not name, half-written ones, and the temporary
+        files of writes that a kill interrupted (``.NAME.<pid>.<random>.tmp``)."""
+        for stale in self.path.glob(".*.tmp"):
+            boundary(f"remove {stale.name}")
+            stale.unlink()
         steps = self.path / STEPS
         if not steps.is_dir():
             return

@@ -133,7 +133,12 @@ class RunFolder:
 
     @contextmanager
     def lock(self) -> Iterator[RunFolder]:
-        """Hold the run's exclusive lock, or raise :class:`RunLockedError` naming the holder."""
+        """Hold the run's exclusive lock, or raise :class:`RunLockedError` naming the holder.
+
+        A run that fails before its first save leaves the disk as it found it: the folder and
+        lock file it created are removed again.
+        """
+        created = [p for p in (self.path, self.path / LOCK) if not p.exists()]
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -155,7 +160,20 @@ class RunFolder:
             yield self
         finally:
             self._lock_fd = None
+            if not self.holds_run():
+                self.remove_created(created)
             os.close(fd)
+
+    def remove_created(self, created: list[Path]) -> None:
+        """Remove the lock file and folder that :meth:`lock` created, if nothing else is there."""
+        if (self.path / STEPS).is_dir() and not any((self.path / STEPS).iterdir()):
+            (self.path / STEPS).rmdir()
+        for path in reversed(created):
+            if path.is_dir():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
 
     def save(self, step: int, arrays: Arrays, meta: dict[str, Any], *, best: bool) -> Path:
         """Save a checkpoint of ``step`` and make it the last (and, if ``best``, the best)."""

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -114,3 +115,30 @@ def test_a_kill_at_any_boundary_loses_nothing_and_resumes_exactly(command, input
         arrays, losses = final_state(out)
         assert same_arrays(arrays, expected_arrays), where
         assert losses == expected_losses, where
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_second_run_into_a_busy_folder_stops_at_once_naming_the_first(
+    command, inputs, tmp_path, capsys
+):
+    module, train_argv, _ = COMMANDS[command]
+    out = tmp_path / "run"
+    argv = train_argv(inputs[command], out)
+    code = f"import sys; from {module.__name__} import main; sys.exit(main({argv!r}))"
+    # The first run stops itself (SIGSTOP) at its first write, holding the folder's lock.
+    env = {**os.environ, CRASH_AT: "1:SIGSTOP"}
+    first = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+    try:
+        while not (out / "lock").exists() or not (out / "lock").read_text().strip():
+            assert first.poll() is None, first.stderr.read()
+            time.sleep(0.01)
+        with open(f"/proc/{first.pid}/stat") as stat:
+            while stat.read().split()[2] != "T":  # not yet stopped
+                stat.seek(0)
+                time.sleep(0.01)
+        assert module.main(argv) == 1
+        assert f"another run (process {first.pid}) is writing here" in capsys.readouterr().err
+    finally:
+        first.send_signal(signal.SIGCONT)
+        assert first.wait(timeout=120) == 0
+    assert RunFolder(out).load("last")[1]["step"] == 2

@@ -29,15 +29,16 @@ def tiny_dataset(tmp_path, monkeypatch):
 
 
 def test_fetch_prints_where_each_data_set_is(tiny_dataset, capsys):
-    data_command.main(["fetch", "tiny"])
+    assert data_command.main(["fetch", "tiny"]) == 0
     assert str(tiny_dataset) in capsys.readouterr().out
 
 
-def test_fetch_reports_an_unknown_data_set_in_one_line(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        data_command.main(["fetch", "nonexistent"])
-    assert exit_info.value.code == 1
-    assert capsys.readouterr().err.startswith("error: unknown data set 'nonexistent'")
+def test_fetch_reports_an_unknown_data_set_in_one_line_before_any_download(tiny_dataset, capsys):
+    assert data_command.main(["fetch", "tiny", "nonexistent"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: unknown data set 'nonexistent'")
+    assert captured.err.count("\n") == 1 and captured.out == ""
+    assert not tiny_dataset.exists()
 
 
 @pytest.mark.parametrize("part", ["micrograd", "makemore", "gpt", "bpe"])
@@ -47,6 +48,26 @@ def test_python_dash_m_part_enters_its_command(part, monkeypatch, capsys):
         runpy.run_module(f"gpt_from_scratch.{part}", run_name="__main__")
     assert exit_info.value.code == 0
     assert f"python -m gpt_from_scratch.{part}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "module, argv",
+    [
+        ("micrograd", ["--steps", "0"]),
+        ("bpe", ["encode", "missing.model", "hi"]),
+        ("commands.data", ["fetch", "nonexistent"]),
+        ("commands.activations", ["--seed", "-1"]),
+        ("commands.manual_backprop", ["--n-hidden", "0"]),
+    ],
+)
+def test_python_dash_m_exits_with_the_commands_status(module, argv, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [module, *argv])
+    # runpy runs a fresh copy of the module as __main__, as python -m does
+    monkeypatch.delitem(sys.modules, f"gpt_from_scratch.{module}", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module(f"gpt_from_scratch.{module}", run_name="__main__")
+    assert exit_info.value.code in (1, 2)
+    assert capsys.readouterr().err.startswith("error: ")
 
 
 def test_the_progress_callback_shows_the_recent_loss(capsys):
@@ -61,7 +82,7 @@ def test_the_progress_callback_shows_the_recent_loss(capsys):
 
 def test_the_activations_command_trains_every_recipe_asked_for(dataset, capsys):
     dataset("names")
-    activations.main(["--init", "kaiming", "batchnorm", "--steps", "3"])
+    assert activations.main(["--init", "kaiming", "batchnorm", "--steps", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and all("initial loss" in line and "dev" in line for line in lines)
     assert all(np.isfinite(float(line.rsplit(" ", 1)[1])) for line in lines)
@@ -69,6 +90,6 @@ def test_the_activations_command_trains_every_recipe_asked_for(dataset, capsys):
 
 def test_the_manual_backprop_command_reports_train_and_dev(dataset, capsys):
     dataset("names")
-    manual_backprop.main(["--steps", "3", "--n-hidden", "8"])
+    assert manual_backprop.main(["--steps", "3", "--n-hidden", "8"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["train", "dev"]

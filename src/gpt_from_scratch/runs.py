@@ -138,6 +138,8 @@ class RunFolder:
         A run that fails before its first save leaves the disk as it found it: the folder and
         lock file it created are removed again.
         """
+        if self.path.exists() and not self.path.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "is a file, not a run folder", str(self.path))
         created = [p for p in (self.path, self.path / LOCK) if not p.exists()]
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)

@@ -14,8 +14,9 @@ would have; ``sample`` reads the one with the best validation loss.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from gpt_from_scratch import data
 from gpt_from_scratch.checkpoint import CheckpointError, restore_training
@@ -158,6 +159,13 @@ def training_bytes(config: GPTConfig, batch_size: int) -> int:
     return 4 * (4 * parameters + L * per_layer + 3 * batch_size * T * V)
 
 
+def as_flags(message: str) -> str:
+    """A GPTConfig message in the command's words: ``n_embd=17`` becomes ``--n-embd 17``."""
+    message = message.removeprefix("GPTConfig: ").replace("GPTConfig.", "")
+    names = "|".join(field.name for field in fields(GPTConfig))
+    return re.sub(rf"\b({names})[= ]", lambda m: f"--{m[1].replace('_', '-')} ", message)
+
+
 def prepare(args) -> tuple[CharVocab, tuple, GPTConfig, TrainConfig]:
     """Everything checked before any work: the text, its split, the model's size."""
     text = read_input(args.input)
@@ -178,7 +186,7 @@ def prepare(args) -> tuple[CharVocab, tuple, GPTConfig, TrainConfig]:
             dropout=args.dropout,
         )
     except ValueError as err:
-        raise UsageError(str(err).replace("GPTConfig.", "--")) from None
+        raise UsageError(as_flags(str(err))) from None
     cli.check_memory(training_bytes(config, args.batch_size), "this model and --batch-size")
     train_config = TrainConfig(
         max_iters=args.max_iters,

@@ -188,14 +188,6 @@ def restore_model(run: RunFolder, which: str, expected_type: str | None):
     return model, vocab, arrays, meta
 
 
-def resolve_input(text: str) -> Path:
-    """A path to a file, or the name of a data set that :mod:`gpt_from_scratch.data` knows."""
-    try:
-        return data.file_or_dataset(text)
-    except data.DataError as err:
-        raise UsageError(f"--input {err}") from None
-
-
 def write_log(path: Path, records: list[dict[str, Any]]) -> None:
     """Rewrite the log, one JSON object a line, atomically."""
     atomic_write(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode())
@@ -285,7 +277,7 @@ def new_run(args: argparse.Namespace, out: RunFolder) -> Run:
     args.type = args.type or "wavenet"
     config = model_config(args.type, given_config(args))
     settings = run_settings(args, None)
-    input_path = resolve_input(args.input)
+    input_path = data.file_or_dataset(args.input)
     block_size = config.get("block_size", 1)
     words = load_words(input_path)
     n_characters = sum(len(word) + 1 for word in words)
@@ -320,7 +312,7 @@ def resumed_run(args: argparse.Namespace, out: RunFolder) -> Run:
             f"{out.path} holds a model with {meta['config']}; it cannot change to {clash}"
         )
     settings = run_settings(args, meta["training"])
-    input_path = resolve_input(args.input or meta["input"]["path"])
+    input_path = data.file_or_dataset(args.input or meta["input"]["path"])
     sha = sha256_file(input_path)
     if sha != meta["input"]["sha256"]:
         raise UsageError(

@@ -61,7 +61,7 @@ def encode_arrays(arrays: Arrays) -> dict[str, bytes]:
                     f"checkpoint entry {stem}/{name} must be a numeric numpy array, "
                     f"got {type(value).__name__}"
                 )
-        contiguous = {name: np.ascontiguousarray(value) for name, value in named.items()}
+        contiguous = {name: np.asarray(value, order="C") for name, value in named.items()}
         files[stem + SUFFIX] = safetensors.numpy.save(contiguous)
     return files
 

@@ -220,7 +220,7 @@ class RunFolder:
             named = {e["folder"] for e in [pointer["last"], pointer["best"], *pointer["recent"]]}
         removed = False
         for entry in steps.iterdir():
-            if entry.name not in named:
+            if entry.name not in named and entry.name.lstrip(".").startswith("step-"):
                 boundary(f"remove {entry.name}")
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
                 removed = True

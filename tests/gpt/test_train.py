@@ -90,12 +90,14 @@ def test_resume_from_a_checkpoint_continues_exactly(tmp_path, tiny_gpt):
         TrainConfig(**{**config.__dict__, "max_iters": 6}),
         optimizer=optimizer,
     )
-    save_training(tmp_path, {"history": history.to_json()}, interrupted, optimizer)
+    folder = tmp_path / "step-6"
+    save_training(folder, {"history": history.to_json()}, interrupted, optimizer)
 
     resumed, _, _ = tiny_gpt(seed=99)  # different initial weights: all must come from disk
     optimizer = make_optimizer(resumed, config)
-    state, meta = load_checkpoint(tmp_path)
-    restore_training(tmp_path, state, meta, resumed, optimizer)
+    arrays, meta = load_checkpoint(folder)
+    assert arrays.keys() == {"model", "optimizer"}
+    restore_training(folder, arrays, meta, resumed, optimizer)
     history = fit(
         resumed,
         data,

@@ -35,6 +35,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,9 +90,12 @@ class RunFolder:
             pointer = json.loads(path.read_text(encoding="utf-8"))
             entries = [pointer["last"], pointer["best"], *pointer["recent"]]
             if pointer.get("version") != POINTER_VERSION or not all(
-                isinstance(e["folder"], str) and isinstance(e["meta_sha256"], str) for e in entries
+                isinstance(e["folder"], str)
+                and re.fullmatch(r"step-\d{8,}", e["folder"])
+                and isinstance(e["meta_sha256"], str)
+                for e in entries
             ):
-                raise ValueError("unknown version or entries")
+                raise ValueError("unknown version, or an entry that is not a step folder")
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise CheckpointError(f"{path}: the run's pointer is damaged ({err})") from None
         return pointer
@@ -115,6 +119,11 @@ class RunFolder:
                 if attempt == 2 or self.pointer()[which] == entry:
                     raise
         raise AssertionError("unreachable")
+
+    def named(self) -> set[str]:
+        """The step folders the pointer names: the last, the best and the recent ones."""
+        pointer = self.pointer()
+        return {e["folder"] for e in [pointer["last"], pointer["best"], *pointer["recent"]]}
 
     def step_folders(self) -> list[str]:
         """The names of the complete step folders on disk, oldest first."""
@@ -183,6 +192,8 @@ class RunFolder:
             raise RuntimeError(f"{self.path}: save() needs the run's lock (with run.lock(): ...)")
         name = step_name(step)
         folder = self.path / STEPS / name
+        if self.holds_run() and name in self.named():
+            raise ValueError(f"{folder}: step {step} is saved already")
         if folder.exists():
             # Written by a run killed before it could name it; the pointer names older steps.
             shutil.rmtree(folder)
@@ -214,10 +225,7 @@ class RunFolder:
         steps = self.path / STEPS
         if not steps.is_dir():
             return
-        named = set()
-        if self.holds_run():
-            pointer = self.pointer()
-            named = {e["folder"] for e in [pointer["last"], pointer["best"], *pointer["recent"]]}
+        named = self.named() if self.holds_run() else set()
         removed = False
         for entry in steps.iterdir():
             if entry.name not in named and entry.name.lstrip(".").startswith("step-"):

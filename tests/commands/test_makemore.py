@@ -228,31 +228,13 @@ def test_a_setting_the_model_does_not_take_is_an_error(names_file, tmp_path, cap
     assert not (tmp_path / "r").exists()
 
 
-def exit_bug(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 @pytest.mark.parametrize(
     "argv, code",
     [
-        pytest.param(
-            "-i {few} -o {tmp}/new",
-            1,
-            marks=exit_bug(
-                "makemore.load_splits raises UsageError (exit 2) for a file of too few words, "
-                "where an empty file is a data error (exit 1)"
-            ),
-        ),
+        ("-i {few} -o {tmp}/new", 1),
         ("-i {empty} -o {tmp}/new", 1),
         ("-i {tmp}/nope.txt -o {tmp}/new", 1),
-        pytest.param(
-            "-i {names} -o {tmp}/new --type bigram --n-hidden 4",
-            2,
-            marks=exit_bug(
-                "models.model_config raises ValueError (exit 1) for a flag the --type does not "
-                "take, and new_run does not turn it into a UsageError (exit 2)"
-            ),
-        ),
+        ("-i {names} -o {tmp}/new --type bigram --n-hidden 4", 2),
         ("-i {names} -o {run}", 2),
         ("-o {tmp}/nowhere --resume", 2),
         ("-o {run} --resume --n-hidden 16", 2),

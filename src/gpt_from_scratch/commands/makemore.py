@@ -251,7 +251,7 @@ def load_splits(input_path: Path, vocab: Vocabulary | None, block_size: int):
     vocab = vocab or Vocabulary.from_words(words)
     splits = examples_by_split(words, vocab, block_size, seed=SPLIT_SEED)
     if "train" not in splits or "dev" not in splits:
-        raise UsageError(
+        raise ValueError(
             f"{input_path}: {len(words)} words are too few to set aside train and dev words "
             "(80% / 10%); give at least 10"
         )
@@ -275,7 +275,10 @@ def new_run(args: argparse.Namespace, out: RunFolder) -> Run:
     if not args.input:
         raise UsageError("a new run needs --input, a text file with one item per line")
     args.type = args.type or "wavenet"
-    config = model_config(args.type, given_config(args))
+    try:
+        config = model_config(args.type, given_config(args))
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     settings = run_settings(args, None)
     input_path = data.file_or_dataset(args.input)
     block_size = config.get("block_size", 1)

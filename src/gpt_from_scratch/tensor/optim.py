@@ -78,6 +78,9 @@ class Optimizer:
         nothing has changed."""
         params = self.parameters()
         groups = state_dict["param_groups"]
+        missing = [name for name in self.SCALARS if name not in state_dict]
+        if missing:
+            raise ValueError(f"optimizer state lacks its settings {missing}")
         if len(groups) != len(self.param_groups):
             raise ValueError(
                 f"optimizer state has {len(groups)} parameter groups, this optimizer "

@@ -218,6 +218,8 @@ def pointer_without(key):
         pointer_with(last={"folder": step_name(1)}),
         pointer_with(best={"folder": 1, "meta_sha256": "0"}),
         pointer_with(last=None),
+        pointer_with(last={"folder": "../..", "meta_sha256": "0" * 64}),
+        pointer_with(best={"folder": "step-1/../../x", "meta_sha256": "0" * 64}),
     ],
     ids=lambda content: content.decode(errors="replace")[:40],
 )
@@ -250,6 +252,16 @@ def test_no_pointer_is_no_run(tmp_path):
 
 
 # -- the lock -------------------------------------------------------------------------------------
+
+
+def test_a_step_that_is_saved_already_is_never_overwritten(tmp_path):
+    run = RunFolder(tmp_path)
+    with run.lock():
+        save(run, 1, best=True)
+        before = (run.folder("last") / "meta.json").read_bytes()
+        with pytest.raises(ValueError, match="step 1 is saved already"):
+            save(run, 1)
+    assert (run.folder("last") / "meta.json").read_bytes() == before
 
 
 def test_save_without_the_lock_is_refused(tmp_path):

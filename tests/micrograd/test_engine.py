@@ -2,10 +2,14 @@
 
 import math
 import sys
+from decimal import Decimal
+from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from gpt_from_scratch.micrograd.engine import Value, derivative, topological_order
+from gpt_from_scratch.micrograd.train import hinge_loss
 
 # name -> (an expression that works on a Value and on a float, a point to test at)
 UNARY_OPS = {
@@ -217,3 +221,98 @@ def test_every_op_against_pytorch(torch, name):
         f(xt).backward()
         assert value == pytest.approx(f(torch.tensor(x)).item(), rel=1e-12)
         assert grad == pytest.approx(xt.grad.item(), rel=1e-12, abs=1e-15)
+
+
+# -- bad inputs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        ("2.0", "got str '2.0'"),
+        (None, "got NoneType None"),
+        (1 + 2j, r"got complex \(1\+2j\)"),
+        ([1.0, 2.0], r"got list \[1.0, 2.0\]"),
+        (True, "got bool True; write 1.0 or 0.0"),
+        (np.bool_(False), "got bool "),
+        (Decimal("1.5"), r"got Decimal Decimal\('1.5'\)"),
+        (np.array([1.0]), r"got ndarray array\(\[1.\]\)"),
+    ],
+)
+def test_value_takes_real_numbers_only(data, shown):
+    with pytest.raises(TypeError, match=rf"Value takes a real number .*{shown}"):
+        Value(data)
+
+
+@pytest.mark.parametrize(
+    ("op", "message"),
+    [
+        (lambda v: v + "1", "Value takes a real number .*got str '1'"),
+        (lambda v: "1" + v, "Value takes a real number .*got str '1'"),
+        (lambda v: v * None, "Value takes a real number .*got NoneType None"),
+        (lambda v: [2.0] * v, r"Value takes a real number .*got list \[2.0\]"),
+        (lambda v: v - 1j, r"Value takes a real number .*got complex \(-0-1j\)"),
+        (lambda v: v / "2", r"unsupported operand type\(s\) for \*\* or pow\(\): 'str'"),
+    ],
+)
+def test_an_operand_that_is_not_a_real_number_is_a_type_error(op, message):
+    with pytest.raises(TypeError, match=message):
+        op(Value(1.0))
+
+
+@pytest.mark.parametrize(
+    "data", [3, np.float32(0.5), np.float64(0.25), np.int64(-2), Fraction(1, 4), math.inf]
+)
+def test_every_real_number_becomes_a_float(data):
+    v = Value(data)
+    assert type(v.data) is float and v.data == float(data)
+
+
+NAN_OPS = {
+    "relu": lambda v: v.relu(),
+    "tanh": lambda v: v.tanh(),
+    "exp": lambda v: v.exp(),
+    "log": lambda v: v.log(),
+    "sigmoid": lambda v: v.sigmoid(),
+    "square": lambda v: v**2,
+    "sqrt": lambda v: v**0.5,
+    "reciprocal": lambda v: v**-1,
+    "neg": lambda v: -v,
+    "add": lambda v: v + 1,
+    "mul": lambda v: 2 * v,
+    "div": lambda v: 1 / v,
+    "sub": lambda v: 1 - v,
+}
+
+
+@pytest.mark.parametrize("name", NAN_OPS)
+def test_every_op_keeps_nan(name):
+    assert math.isnan(NAN_OPS[name](Value(math.nan)).data)
+
+
+def test_relu_of_nan_passes_the_gradient_like_pytorch():
+    # PyTorch's relu backward zeroes the gradient where the output is <= 0; NaN is not
+    assert grad_of(lambda v: v.relu(), math.nan)[1] == 1.0
+    assert grad_of(lambda v: v.relu(), -0.5)[1] == 0.0
+
+
+def test_a_nan_score_gives_a_nan_hinge_loss_not_0():
+    assert math.isnan(hinge_loss([Value(math.nan), Value(2.0)], [1.0, 1.0]).data)
+
+
+@pytest.mark.parametrize(
+    ("power", "error", "message"),
+    [
+        (lambda: Value(-1.0) ** 0.5, ValueError, r"Value\(-1.0\) \*\* 0.5: a negative number"),
+        (lambda: Value(2.0) ** True, TypeError, r"Value \*\* bool: the exponent must be"),
+        (lambda: Value(2.0) ** "2", TypeError, r"Value \*\* str: the exponent must be"),
+    ],
+)
+def test_a_power_that_is_not_real_is_refused(power, error, message):
+    with pytest.raises(error, match=message):
+        power()
+
+
+def test_a_negative_number_to_an_integer_power_is_fine():
+    assert (Value(-2.0) ** 3).data == -8.0 and (Value(-2.0) ** 2.0).data == 4.0
+    assert (Value(-2.0) ** math.inf).data == math.inf

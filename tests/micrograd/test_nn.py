@@ -111,3 +111,36 @@ def test_training_on_moons_lowers_the_loss():
     first, _ = training_step(model, xs, ys, learning_rate=0.5)
     history = fit(model, xs, ys, steps=20, learning_rate=0.5)
     assert history["loss"][-1] < 0.5 * first
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: Neuron(0), ValueError, "Neuron nin must be an int >= 1, got 0"),
+        (lambda: Neuron(2.5), TypeError, "Neuron nin must be an int >= 1, got float 2.5"),
+        (lambda: Neuron(True), TypeError, "Neuron nin must be an int >= 1, got bool True"),
+        (lambda: Neuron(2, "gelu"), ValueError, "Neuron activation 'gelu': expected one of"),
+        (lambda: Layer(2, -1), ValueError, "Layer nout must be an int >= 1, got -1"),
+        (lambda: MLP(2, []), ValueError, "MLP nouts is empty"),
+        (lambda: MLP(2, 4), TypeError, "MLP nouts must be a list of layer sizes, got 4"),
+        (lambda: MLP(2, "44"), TypeError, "MLP nouts must be a list of layer sizes, got '44'"),
+        (lambda: MLP(2, [4, 0]), ValueError, r"MLP nouts\[1\] must be an int >= 1, got 0"),
+        (lambda: MLP("2", [4]), TypeError, "Neuron nin must be an int >= 1, got str '2'"),
+    ],
+)
+def test_a_network_of_bad_sizes_is_refused(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("x", "error", "message"),
+    [
+        ([1.0], ValueError, "Neuron with 2 inputs called on 1 numbers"),
+        ([1.0, "2"], TypeError, "Value takes a real number .*got str '2'"),
+        ([1.0, None], TypeError, "Value takes a real number .*got NoneType None"),
+    ],
+)
+def test_a_network_called_on_bad_inputs_says_what_was_wrong(x, error, message):
+    with pytest.raises(error, match=message):
+        MLP(2, [3, 1], rng=random.Random(0))(x)

@@ -9,6 +9,13 @@ reference cycle (out -> _backward -> out), and a graph full of cycles can only b
 Python's cycle collector, which then dominates the run time of a training step. Without cycles
 a graph is freed by reference counting the moment the last name for it goes away.
 
+A Value holds a real number, kept as a float: an int or a numpy real scalar is converted, and
+anything else (a string, None, a complex number, a list, a bool) is a TypeError that says what
+it was given. A bool is refused although Python counts it as an int: a truth value where a
+number belongs is far more often a bug than a 0 or a 1. NaN is a float, and every operation
+keeps it (IEEE arithmetic's one exception: x ** 0 is 1), so a computation that goes wrong
+anywhere ends in NaN, never in a plausible number such as a loss of 0.
+
 >>> a, b = Value(2.0), Value(-3.0)
 >>> c = a * b + a
 >>> c.backward()
@@ -17,6 +24,8 @@ a graph is freed by reference counting the moment the last name for it goes away
 """
 
 import math
+import numbers
+import reprlib
 
 
 def derivative(f, x, h=1e-6):
@@ -43,7 +52,7 @@ class Value:
     __slots__ = ("data", "grad", "_backward", "_prev", "_op", "label")
 
     def __init__(self, data, _children=(), _op="", label=""):
-        self.data = data
+        self.data = data if type(data) is float else _real(data)
         self.grad = 0.0
         self._backward = _no_backward
         self._prev = _children
@@ -73,11 +82,7 @@ class Value:
         return out
 
     def __pow__(self, exponent):
-        if not isinstance(exponent, (int, float)):
-            raise TypeError(
-                f"Value ** {type(exponent).__name__}: the exponent must be an int or float "
-                "constant; for a Value exponent write (exponent * base.log()).exp()"
-            )
+        _check_power(self.data, exponent)
         out = Value(self.data**exponent, (self,), f"**{exponent}")
 
         def _backward(out):
@@ -96,11 +101,7 @@ class Value:
         return out
 
     def log(self):
-        if self.data <= 0:
-            raise ValueError(
-                f"log of a non-positive Value: data={self.data!r}; the natural log is defined "
-                "only for data > 0"
-            )
+        _check_log(self.data)
         out = Value(math.log(self.data), (self,), "log")
 
         def _backward(out):
@@ -120,10 +121,10 @@ class Value:
         return out
 
     def relu(self):
-        out = Value(self.data if self.data > 0 else 0.0, (self,), "relu")
+        out = Value(0.0 if self.data < 0 else self.data, (self,), "relu")  # keeps NaN
 
         def _backward(out):
-            self.grad += (1.0 if out.data > 0 else 0.0) * out.grad
+            self.grad += (0.0 if out.data <= 0 else 1.0) * out.grad
 
         out._backward = _backward
         return out
@@ -174,6 +175,44 @@ class Value:
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+def _real(data):
+    """`data` as a float, if it is a real number (an int, a float, a numpy real scalar) and
+    not a bool; otherwise a TypeError that says what it is.
+
+    >>> _real(3), _real(float("nan"))
+    (3.0, nan)
+    """
+    if isinstance(data, numbers.Real) and not isinstance(data, bool):
+        return float(data)
+    hint = "; write 1.0 or 0.0 for a number" if isinstance(data, bool) else ""
+    raise TypeError(
+        f"Value takes a real number (an int, a float or a numpy real scalar), "
+        f"got {type(data).__name__} {reprlib.repr(data)}{hint}"
+    )
+
+
+def _check_power(base, exponent):
+    """Refuse an exponent that is not a real constant, and a power that is not a real number."""
+    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
+        raise TypeError(
+            f"Value ** {type(exponent).__name__}: the exponent must be an int or float "
+            "constant; for a Value exponent write (exponent * base.log()).exp()"
+        )
+    if base < 0 and math.isfinite(exponent) and not float(exponent).is_integer():
+        raise ValueError(
+            f"Value({base!r}) ** {exponent!r}: a negative number to a fractional power "
+            "is not a real number"
+        )
+
+
+def _check_log(x):
+    """Refuse the log of a number that has none; NaN passes, and its log is NaN."""
+    if x <= 0:
+        raise ValueError(
+            f"log of a non-positive Value: data={x!r}; the natural log is defined only for data > 0"
+        )
 
 
 def _sigmoid(x):

@@ -8,6 +8,7 @@ Every level has the same two methods, `__call__` (the forward pass) and `paramet
 41
 """
 
+import numbers
 import random
 
 from gpt_from_scratch.micrograd.engine import Value
@@ -30,8 +31,7 @@ class Neuron(Module):
     """activation(w . x + b), with weights and bias drawn uniformly from [-1, 1]."""
 
     def __init__(self, nin, activation="tanh", rng=random):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"Neuron activation {activation!r}: expected one of {ACTIVATIONS}")
+        _check_neuron(nin, activation)
         self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(rng.uniform(-1, 1))
         self.activation = activation
@@ -59,6 +59,7 @@ class Layer(Module):
     """`nout` independent neurons that all read the same input."""
 
     def __init__(self, nin, nout, activation="tanh", rng=random):
+        _check_size("Layer nout", nout)
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
 
     def __call__(self, x):
@@ -79,7 +80,7 @@ class MLP(Module):
     """
 
     def __init__(self, nin, nouts, activation="tanh", rng=random):
-        sizes = [nin] + list(nouts)
+        sizes = [nin] + _layer_sizes(nouts)
         last = len(nouts) - 1
         self.layers = [
             Layer(sizes[i], sizes[i + 1], activation if i < last else "linear", rng)
@@ -96,3 +97,30 @@ class MLP(Module):
 
     def __repr__(self):
         return f"MLP([{', '.join(map(repr, self.layers))}])"
+
+
+def _check_size(what, n):
+    """Refuse a count of inputs or neurons that is not a whole number >= 1."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be an int >= 1, got {type(n).__name__} {n!r}")
+    if n < 1:
+        raise ValueError(f"{what} must be an int >= 1, got {n}")
+
+
+def _check_neuron(nin, activation):
+    """Refuse a neuron with no inputs or an activation it does not know."""
+    _check_size("Neuron nin", nin)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"Neuron activation {activation!r}: expected one of {ACTIVATIONS}")
+
+
+def _layer_sizes(nouts):
+    """`nouts` as a list of layer sizes, each an int >= 1, at least one of them."""
+    if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__iter__"):
+        raise TypeError(f"MLP nouts must be a list of layer sizes, got {nouts!r}")
+    sizes = list(nouts)
+    if not sizes:
+        raise ValueError("MLP nouts is empty: an MLP needs at least one layer")
+    for i, n in enumerate(sizes):
+        _check_size(f"MLP nouts[{i}]", n)
+    return sizes

@@ -25,7 +25,7 @@ def test_vocab_round_trip_and_json():
     vocab = CharVocab.from_text(TEXT)
     assert vocab.itos == sorted(set(TEXT)) and vocab.decode(vocab.encode(TEXT)) == TEXT
     assert CharVocab.from_json(json.loads(json.dumps(vocab.to_json()))) == vocab
-    with pytest.raises(ValueError, match="empty text"):
+    with pytest.raises(ValueError, match="an empty text has none"):
         CharVocab.from_text("")
 
 

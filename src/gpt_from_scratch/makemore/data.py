@@ -22,6 +22,31 @@ import numpy as np
 BOUNDARY = "."
 
 
+def check_characters(itos: Sequence[str]) -> list[str]:
+    """``itos`` as a list, if it is a vocabulary: distinct single characters, at least one."""
+    itos = list(itos)
+    if not itos:
+        raise ValueError("a vocabulary needs at least one character (an empty text has none)")
+    bad = [ch for ch in itos if not isinstance(ch, str) or len(ch) != 1]
+    if bad:
+        raise ValueError(f"vocabulary entries must be single characters, got {bad[:5]}")
+    if len(set(itos)) != len(itos):
+        raise ValueError(f"vocabulary has repeated characters: {itos}")
+    return itos
+
+
+def check_known(text: str, stoi: dict[str, int]) -> None:
+    """A ``ValueError`` naming the first character of ``text`` that is not in ``stoi``."""
+    unknown = sorted(set(text) - stoi.keys())
+    if unknown:
+        where = text.index(unknown[0])
+        raise ValueError(
+            f"{len(unknown)} character(s) not in the vocabulary: {''.join(unknown)!r} "
+            f"(first at position {where} of {text!r:.60}); "
+            f"the vocabulary is {''.join(stoi)!r}"
+        )
+
+
 class CharVocab:
     """Characters numbered from 0 in a fixed order: the vocabulary of a character-level model.
 
@@ -31,22 +56,12 @@ class CharVocab:
     """
 
     def __init__(self, itos: Sequence[str]):
-        itos = list(itos)
-        if not itos:
-            raise ValueError("a vocabulary needs at least one character")
-        bad = [ch for ch in itos if not isinstance(ch, str) or len(ch) != 1]
-        if bad:
-            raise ValueError(f"vocabulary entries must be single characters, got {bad[:5]}")
-        if len(set(itos)) != len(itos):
-            raise ValueError(f"vocabulary has repeated characters: {itos}")
-        self.itos: list[str] = itos
-        self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(itos)}
+        self.itos: list[str] = check_characters(itos)
+        self.stoi: dict[str, int] = {ch: i for i, ch in enumerate(self.itos)}
 
     @classmethod
     def from_text(cls, text: str):
         """Every distinct character of ``text``, sorted (65 for Tiny Shakespeare)."""
-        if not text:
-            raise ValueError("cannot build a vocabulary from an empty text")
         return cls(sorted(set(text)))
 
     @property
@@ -54,16 +69,7 @@ class CharVocab:
         return len(self.itos)
 
     def encode(self, text: str) -> list[int]:
-        """Ids of the characters of ``text``; an unknown character is a ``ValueError`` naming it
-        and where it first occurs."""
-        unknown = sorted(set(text) - self.stoi.keys())
-        if unknown:
-            where = text.index(unknown[0])
-            raise ValueError(
-                f"{len(unknown)} character(s) not in the vocabulary: {''.join(unknown)!r} "
-                f"(first at position {where} of {text!r:.60}); "
-                f"the vocabulary is {''.join(self.itos)!r}"
-            )
+        check_known(text, self.stoi)
         return [self.stoi[ch] for ch in text]
 
     def decode(self, ids: Iterable[int]) -> str:

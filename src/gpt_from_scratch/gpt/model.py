@@ -31,14 +31,16 @@ from gpt_from_scratch.tensor import functional as F
 class CausalSelfAttention(nn.Module):
     """``n_head`` heads of causal self-attention side by side, then a projection.
 
-    One linear layer makes the queries, keys and values of every head at once, (B, T, 3C); the
-    fused op splits them into heads, attends, and puts the heads' outputs side by side again.
+    One linear layer makes the queries, keys and values of every head at once,
+    (B, T, 3C); the fused op splits them into heads, attends, and puts the heads'
+    outputs side by side again.
     """
 
     def __init__(self, config: GPTConfig):
         self.n_head = config.n_head
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
-        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        C, bias = config.n_embd, config.bias
+        self.c_attn = nn.Linear(C, 3 * C, bias=bias)
+        self.c_proj = nn.Linear(C, C, bias=bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor, cache: dict | None = None) -> Tensor:
@@ -46,31 +48,36 @@ class CausalSelfAttention(nn.Module):
         if cache is None:
             y = causal_self_attention(qkv, self.n_head)  # (B, T, C)
         else:
-            y = Tensor(cached_self_attention(qkv.data, self.n_head, cache))  # (B, T, C)
+            y = Tensor(cached_self_attention(qkv.data, self.n_head, cache))
         return self.dropout(self.c_proj(y))  # (B, T, C)
 
 
 class MLP(nn.Module):
-    """The feed-forward layer: widen to 4C, GELU, project back to C, at every position alone."""
+    """The feed-forward layer: widen to 4C, GELU, project back to C, at every
+    position alone."""
 
     def __init__(self, config: GPTConfig):
-        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
-        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        C, bias = config.n_embd, config.bias
+        self.c_fc = nn.Linear(C, 4 * C, bias=bias)
+        self.c_proj = nn.Linear(4 * C, C, bias=bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = linear_gelu(x, self.c_fc.weight, self.c_fc.bias)  # (B, T, 4C), fused c_fc + GELU
+        # c_fc and GELU fused: (B, T, 4C)
+        h = linear_gelu(x, self.c_fc.weight, self.c_fc.bias)
         return self.dropout(self.c_proj(h))  # (B, T, C)
 
 
 class Block(nn.Module):
-    """x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x)): communication, then computation."""
+    """x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x)): communication,
+    then computation."""
 
     def __init__(self, config: GPTConfig):
+        C, norms = config.n_embd, config.layer_norm
         self.residual = config.residual
-        self.ln_1 = nn.LayerNorm(config.n_embd) if config.layer_norm else None
+        self.ln_1 = nn.LayerNorm(C) if norms else None
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = nn.LayerNorm(config.n_embd) if config.layer_norm and config.mlp else None
+        self.ln_2 = nn.LayerNorm(C) if norms and config.mlp else None
         self.mlp = MLP(config) if config.mlp else None
 
     def forward(self, x: Tensor, cache: dict | None = None) -> Tensor:
@@ -88,7 +95,7 @@ def _norm(layer: nn.LayerNorm | None, x: Tensor) -> Tensor:
 
 
 class GPT(nn.Module):
-    """The language model: token ids (B, T) in, next-token logits (B, T, vocab_size) out."""
+    """The language model: token ids (B, T) in, next-token logits (B, T, V) out."""
 
     def __init__(self, config: GPTConfig):
         self.config = config
@@ -101,9 +108,9 @@ class GPT(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        """GPT-2's initialisation: N(0, 0.02) weights, zero biases, and the projections that
-        write into the residual stream scaled down by sqrt(2 n_layer), so that the stream's
-        variance does not grow with depth."""
+        """GPT-2's initialisation: N(0, 0.02) weights, zero biases, and the
+        projections that write into the residual stream scaled down by
+        sqrt(2 n_layer), so that the stream's variance does not grow with depth."""
         residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
         for name, p in self.named_parameters():
             if name.endswith(".bias"):
@@ -112,35 +119,42 @@ class GPT(nn.Module):
                 std = residual_std if name.endswith("c_proj.weight") else 0.02
                 p.data[...] = rng().normal(0.0, std, size=p.shape)
 
-    def forward(
-        self, idx: np.ndarray, targets: np.ndarray | None = None, cache: list | None = None
-    ) -> tuple[Tensor, Tensor | None]:
+    def forward(self, idx, targets=None, cache: list | None = None):
         """Logits (B, T, V) and, given targets (B, T), the mean cross-entropy loss.
 
-        With a ``cache`` (from :meth:`new_cache`, under ``no_grad``), ``idx`` holds only the new
-        tokens: they sit after the cached ones, and their keys and values join the cache.
+        With a ``cache`` (from :meth:`new_cache`, under ``no_grad``), ``idx`` holds
+        only the new tokens: they follow the cached ones, whose keys and values the
+        blocks keep.
         """
-        idx = _check_ids(idx, self.config.vocab_size)
+        idx, targets, start = self._check_inputs(idx, targets, cache)
         B, T = idx.shape
-        start = cache_length(cache)
-        if start + T > self.block_size:
-            raise ValueError(
-                f"a context of {start + T} tokens is longer than the block size "
-                f"{self.block_size}; crop it to the last {self.block_size} tokens"
-            )
         positions = np.arange(start, start + T)
         x = self.drop(self.wte(idx) + self.wpe(positions))  # (B, T, C)
         for i, block in enumerate(self.blocks):
             x = block(x, None if cache is None else cache[i])  # (B, T, C)
         x = _norm(self.ln_f, x)  # (B, T, C)
-        logits = x @ self.wte.weight.T  # (B, T, V), the head tied to the embedding
+        logits = x @ self.wte.weight.T  # (B, T, V): the head is the embedding
         if targets is None:
             return logits, None
-        targets = np.asarray(targets)
-        if targets.shape != idx.shape:
-            raise ValueError(f"targets have shape {targets.shape}, the inputs {idx.shape}")
         loss = F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(-1))
         return logits, loss
+
+    def _check_inputs(self, idx, targets, cache) -> tuple[np.ndarray, np.ndarray, int]:
+        """The ids (and targets) as arrays, and where they start: the cache's length.
+        Ids out of range, a context longer than the block or targets of another shape
+        are a ``ValueError``."""
+        idx = _check_ids(idx, self.config.vocab_size)
+        start = cache_length(cache)
+        if start + idx.shape[1] > self.block_size:
+            raise ValueError(
+                f"a context of {start + idx.shape[1]} tokens is longer than the block "
+                f"size {self.block_size}; crop it to the last {self.block_size} tokens"
+            )
+        if targets is not None:
+            targets = np.asarray(targets)
+            if targets.shape != idx.shape:
+                raise ValueError(f"targets have shape {targets.shape}, the ids {idx.shape}")
+        return idx, targets, start
 
     def new_cache(self) -> list[dict]:
         """An empty key/value cache: one dict per block, filled by cached forward passes."""
@@ -149,8 +163,9 @@ class GPT(nn.Module):
     def configure_optimizer(
         self, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.99)
     ) -> optim.AdamW:
-        """AdamW that decays the matrices (weights, embeddings) but not biases and LayerNorm
-        gains: shrinking those towards 0 would not make the model simpler, only worse."""
+        """AdamW that decays the matrices (weights, embeddings) but not biases and
+        LayerNorm gains: shrinking those towards 0 would not make the model simpler,
+        only worse."""
         params = self.parameters()
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
@@ -161,28 +176,29 @@ class GPT(nn.Module):
 
 
 class BigramLanguageModel(nn.Module):
-    """The baseline: the next token's logits are a row of a (V, V) table, chosen by this token.
+    """The baseline: the next token's logits are a row of a (V, V) table, chosen by
+    this token.
 
-    It sees one token of context, so it has nothing to attend to; every GPT step is measured
-    against it.
+    It sees one token of context, so it has nothing to attend to; every GPT step is
+    measured against it.
     """
 
     block_size = 1
 
     def __init__(self, vocab_size: int):
+        V = vocab_size
         self.config = None
-        self.table = nn.Embedding(vocab_size, vocab_size)
-        self.table.weight.data[...] = rng().normal(0.0, 0.02, size=(vocab_size, vocab_size))
+        self.table = nn.Embedding(V, V)
+        self.table.weight.data[...] = rng().normal(0.0, 0.02, size=(V, V))
 
-    def forward(
-        self, idx: np.ndarray, targets: np.ndarray | None = None
-    ) -> tuple[Tensor, Tensor | None]:
+    def forward(self, idx, targets=None):
         idx = _check_ids(idx, self.table.weight.shape[0])
         logits = self.table(idx)  # (B, T, V)
         if targets is None:
             return logits, None
         B, T = idx.shape
-        loss = F.cross_entropy(logits.reshape(B * T, -1), np.asarray(targets).reshape(-1))
+        targets = np.asarray(targets).reshape(-1)  # (B * T,)
+        loss = F.cross_entropy(logits.reshape(B * T, -1), targets)
         return logits, loss
 
     def configure_optimizer(self, lr: float, weight_decay: float, betas=(0.9, 0.99)):

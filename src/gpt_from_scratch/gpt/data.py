@@ -27,36 +27,45 @@ def encode_text(text: str, vocab: CharVocab) -> np.ndarray:
     return np.array(vocab.encode(text), dtype=np.int64)
 
 
-def train_val_split(ids: np.ndarray, train_fraction: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-    """The first 90% of the ids for training, the last 10% for validation (no shuffling:
-    the validation text is a contiguous stretch the model never saw).
+def train_val_split(ids: np.ndarray, train_fraction: float = 0.9):
+    """The first 90% of the ids for training, the last 10% for validation (no
+    shuffling: the validation text is a contiguous stretch the model never saw).
 
     >>> train, val = train_val_split(np.arange(10))
     >>> train.tolist(), val.tolist()
     ([0, 1, 2, 3, 4, 5, 6, 7, 8], [9])
     """
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must be between 0 and 1, got {train_fraction}")
+    check_fraction(train_fraction)
     n = int(train_fraction * len(ids))
     return ids[:n], ids[n:]
 
 
-def get_batch(
-    data: np.ndarray, block_size: int, batch_size: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """``batch_size`` random windows of ``block_size`` ids, and the same windows one step later.
+def get_batch(data: np.ndarray, block_size: int, batch_size: int, rng):
+    """``batch_size`` random windows of ``block_size`` ids from the generator ``rng``,
+    and the same windows one step later.
 
-    >>> x, y = get_batch(np.arange(100), block_size=4, batch_size=2, rng=np.random.default_rng(0))
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = get_batch(np.arange(100), block_size=4, batch_size=2, rng=rng)
     >>> x.shape, bool((y == x + 1).all())
     ((2, 4), True)
     """
+    check_block_fits(data, block_size)
+    starts = rng.integers(0, len(data) - block_size, size=batch_size)  # (B,)
+    offsets = np.arange(block_size)  # (T,)
+    x = data[starts[:, None] + offsets]  # (B, T)
+    y = data[starts[:, None] + offsets + 1]  # (B, T)
+    return x, y
+
+
+def check_fraction(train_fraction: float) -> None:
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be between 0 and 1, got {train_fraction}")
+
+
+def check_block_fits(data: np.ndarray, block_size: int) -> None:
+    """A ``ValueError`` unless ``data`` holds a window of ``block_size`` plus a target."""
     if len(data) <= block_size:
         raise ValueError(
             f"the data has {len(data)} tokens, too few for a context of block_size={block_size} "
             "plus one target; use a longer text or a smaller block_size"
         )
-    starts = rng.integers(0, len(data) - block_size, size=batch_size)
-    offsets = np.arange(block_size)
-    x = data[starts[:, None] + offsets]  # (B, T)
-    y = data[starts[:, None] + offsets + 1]  # (B, T)
-    return x, y

@@ -695,14 +695,18 @@ def _gelu_backward_into(x, s, grad, dx):
 
 
 def gelu_gate(x, out=None):
-    """The gate s = sigmoid(2 c (x + 0.044715 x^3)) of GELU(x) = x s, in one new array (or `out`).
+    """The gate s = sigmoid(2 c (x + 0.044715 x^3)) of GELU(x) = x s, in one new
+    array (or `out`).
 
-    A very negative x makes e^(-2z) overflow to inf, and then s = 1 / inf = 0: the right limit.
+    A very negative x makes e^(-2z) overflow to inf, and then s = 1 / inf = 0: the
+    right limit.
 
-    >>> [round(float(v), 4) for v in gelu_gate(np.array([-1.0, 0.0, 1.0], dtype=np.float32))]
+    >>> x = np.array([-1.0, 0.0, 1.0], dtype=np.float32)
+    >>> [round(float(v), 4) for v in gelu_gate(x)]
     [0.1588, 0.5, 0.8412]
     """
-    s = np.multiply(x, x, out=np.empty_like(x) if out is None else out)  # an array even for 0-d x
+    # np.multiply makes an array even of a 0-d x
+    s = np.multiply(x, x, out=np.empty_like(x) if out is None else out)
     s *= -2.0 * GELU_C * GELU_A
     s -= 2.0 * GELU_C
     s *= x  # -2z

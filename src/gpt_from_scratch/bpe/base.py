@@ -16,15 +16,24 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from itertools import pairwise
 from pathlib import Path
+
+import regex
 
 from gpt_from_scratch.files import atomic_write
 
 Pair = tuple[int, int]
 
 MODEL_VERSION = "gpt_from_scratch.bpe v1"
+
+# A text every tokenizer must give back exactly after encode and decode: ASCII, accents, CJK,
+# emoji (one with a skin-tone modifier), digits, punctuation, and every kind of white space.
+PROBE = (
+    "Plain ASCII; accents: café, naïve, Ångström. 東京 and 안녕 😀👍🏽 "
+    'digits 0123456789 3.14 it\'s ("quoted") <tag>!?\ttab  two spaces\nnew line\r\nend \n'
+)
 
 
 def get_stats(ids: Sequence[int], counts: dict[Pair, int] | None = None) -> dict[Pair, int]:
@@ -130,6 +139,72 @@ class ModelFileError(ValueError):
     """A tokenizer model file that cannot be read; the message names the file and line."""
 
 
+def compile_pattern(pattern: str) -> regex.Pattern:
+    """The split pattern, compiled, once it is known to keep every character of a text.
+
+    It must compile, have no capture group (``findall`` would return the groups, not the
+    chunks) and cover :data:`PROBE`: a pattern such as ``\\w+`` silently drops the spaces and
+    punctuation between its matches. A failure is a ``ValueError`` that says which.
+    """
+    shown = f"split pattern {pattern!r:.80}"
+    try:
+        compiled = regex.compile(pattern)
+    except regex.error as err:
+        raise ValueError(f"{shown} does not compile: {err}") from None
+    if compiled.groups:
+        raise ValueError(
+            f"{shown} has {compiled.groups} capture group(s), and a split keeps only the "
+            "groups; write (?:...) for a group"
+        )
+    dropped = dropped_characters(compiled, PROBE)
+    if dropped:
+        raise ValueError(
+            f"{shown} drops the characters {dropped!r} of a probe text, which fall between "
+            "its matches; a split must keep every character"
+        )
+    return compiled
+
+
+def dropped_characters(compiled: regex.Pattern, text: str) -> str:
+    """The characters of ``text`` that no match of ``compiled`` covers, each once, in order.
+
+    >>> dropped_characters(regex.compile(r"\\w+"), "hello world!")
+    ' !'
+    """
+    kept = set()
+    for found in compiled.finditer(text):
+        kept.update(range(found.start(), found.end()))
+    return "".join(dict.fromkeys(ch for i, ch in enumerate(text) if i not in kept))
+
+
+def special_token_problem(text, idx, vocab: Container[int], owners: dict[int, str]) -> str:
+    """What is wrong with special token ``text`` of id ``idx`` ("" if nothing): it must be a
+    non-empty string whose id, an int >= 0, is not a byte's, a merge's (in ``vocab``) or that
+    of another special token (``owners``, id -> text)."""
+    name = f"special token {text!r}"
+    if not isinstance(text, str) or not text:
+        return f"{name}: a special token is a non-empty string"
+    if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+        return f"{name}: its id must be an int >= 0, got {idx!r}"
+    if idx < 256:
+        return f"{name}: id {idx} is a byte's id (0..255 are the bytes)"
+    if idx in vocab:
+        return f"{name}: id {idx} is already the id of a merge"
+    if idx in owners:
+        return f"{name}: id {idx} is already the id of special token {owners[idx]!r}"
+    return ""
+
+
+def check_special_tokens(special_tokens: dict[str, int], vocab: Container[int]) -> None:
+    """A ``ValueError`` for the first special token that :func:`special_token_problem` refuses."""
+    owners: dict[int, str] = {}
+    for text, idx in special_tokens.items():
+        problem = special_token_problem(text, idx, vocab, owners)
+        if problem:
+            raise ValueError(problem)
+        owners[idx] = text
+
+
 class Tokenizer:
     """The state of a BPE tokenizer and what every kind shares: vocabulary, decode, save, load.
 
@@ -151,18 +226,34 @@ class Tokenizer:
         if sorted(self.byte_ids) != list(range(256)):
             raise ValueError("byte_ids must be a permutation of 0..255")
         self.vocab = build_vocab(self.merges, self.byte_ids)
+        check_special_tokens(self.special_tokens, self.vocab)
 
     def set_merges(self, merges: dict[Pair, int]) -> None:
-        """Install learned merges and rebuild the vocabulary from them."""
-        self.merges = dict(merges)
-        self.vocab = build_vocab(self.merges, self.byte_ids)
+        """Install learned merges and rebuild the vocabulary from them; a merge may not take
+        the id of a special token."""
+        vocab = build_vocab(merges, self.byte_ids)
+        check_special_tokens(self.special_tokens, vocab)
+        self.merges, self.vocab = dict(merges), vocab
 
-    def check_trainable(self, vocab_size: int) -> None:
-        """Training learns ids 256, 257, ... on top of the bytes in their natural order."""
+    def check_trainable(self, text: str, vocab_size: int) -> None:
+        """Training learns ids 256, 257, ... up to ``vocab_size - 1`` on top of the bytes in
+        their natural order, from a text that is not empty."""
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
+            raise ValueError(f"vocab_size must be an int, got {type(vocab_size).__name__}")
         if vocab_size < 256:
             raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
+        if not isinstance(text, str):
+            raise ValueError(f"the training text must be a str, got {type(text).__name__}")
+        if not text:
+            raise ValueError("the training text is empty: there is nothing to learn merges from")
         if self.byte_ids != list(range(256)):
             raise ValueError("training needs the identity byte order (byte b has id b)")
+        taken = {token: idx for token, idx in self.special_tokens.items() if idx < vocab_size}
+        if taken:
+            raise ValueError(
+                f"special tokens {taken} have ids below vocab_size={vocab_size}, which "
+                "training gives to merges; register special tokens after training"
+            )
 
     @property
     def vocab_size(self) -> int:
@@ -192,12 +283,19 @@ class Tokenizer:
         prefix = Path(prefix)
         model_path = prefix.with_name(prefix.name + ".model")
         vocab_path = prefix.with_name(prefix.name + ".vocab")
+        model_text, vocab_text = self._model_text(), self._vocab_text()
         model_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(model_path, self._model_text().encode("utf-8"))
-        atomic_write(vocab_path, self._vocab_text().encode("utf-8"))
+        atomic_write(model_path, model_text.encode("utf-8"))
+        atomic_write(vocab_path, vocab_text.encode("utf-8"))
         return model_path, vocab_path
 
     def _model_text(self) -> str:
+        ids = sorted(self.merges.values())
+        if ids != list(range(256, 256 + len(ids))):
+            raise ValueError(
+                "a model file numbers the merges 256, 257, ... by their order; these merges "
+                f"have ids {ids[:3]}...{ids[-1:]}, with a gap or a repeat"
+            )
         lines = [MODEL_VERSION, f"pattern {json.dumps(self.pattern)}"]
         lines.append(f"special {len(self.special_tokens)}")
         lines += [f"{json.dumps(text)} {idx}" for text, idx in self.special_tokens.items()]
@@ -222,36 +320,52 @@ class Tokenizer:
         lines += [f"special [{text}] {idx}" for text, idx in self.special_tokens.items()]
         return "\n".join(lines) + "\n"
 
+    def encode_ordinary(self, text: str) -> list[int]:
+        """``text`` as ids with no special-token handling: ``encode``, for a kind of tokenizer
+        without special tokens; :class:`RegexTokenizer` has its own."""
+        return self.encode(text)
+
     @classmethod
     def load(cls, model_file: str | os.PathLike) -> Tokenizer:
-        """Read a ``.model`` file written by :meth:`save`; errors name the file and line."""
-        model_file = Path(model_file)
-        try:
-            text = model_file.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise ModelFileError(f"{model_file}: not a UTF-8 text file ({err})") from None
-        reader = _LineReader(model_file, text.removesuffix("\n").split("\n"))
+        """Read a ``.model`` file written by :meth:`save`, checking all of it: the version, the
+        split pattern (:func:`compile_pattern`), the special tokens, the merges, and a round
+        trip of :data:`PROBE`. A failure is a :class:`ModelFileError` naming the file and line.
+        """
+        reader = _LineReader.open(Path(model_file))
         version = reader.next("the version line")
         if version != MODEL_VERSION:
             reader.fail(f"unknown version {version!r} (this code reads {MODEL_VERSION!r})")
         pattern = reader.json_after("pattern", reader.next("the pattern line"))
-        special_tokens = {}
-        for _ in range(reader.count_after("special", reader.next("the special-token count"))):
-            line = reader.next("a special token")
-            text, _, idx = line.rpartition(" ")
-            special_tokens[reader.json_after("", text)] = reader.integer(idx)
+        if pattern:
+            reader.check(compile_pattern, pattern)
+        special_lines = reader.special_tokens()
         byte_ids = reader.byte_ids(reader.next("the byte-id line"))
-        num_merges = reader.count_after("merges", reader.next("the merge count"))
-        merges = {}
-        for i in range(num_merges):
-            pair = reader.merge_pair(reader.next(f"merge {i + 1} of {num_merges}"), 256 + i)
-            if pair in merges:
-                reader.fail(f"merge {pair} appears twice (first as id {merges[pair]})")
-            merges[pair] = 256 + i
+        merges_line = reader.number + 1
+        merges = reader.merges()
         reader.expect_end()
-        tokenizer = cls(pattern=pattern, special_tokens=special_tokens, byte_ids=byte_ids)
+        reader.check_special_tokens(special_lines, range(256 + len(merges)))
+        special_tokens = {text: idx for text, (idx, _) in special_lines.items()}
+        try:
+            tokenizer = cls(pattern=pattern, special_tokens=special_tokens, byte_ids=byte_ids)
+        except ValueError as err:  # a kind that cannot hold what the file describes
+            raise ModelFileError(f"{reader.path}: {err}") from None
         tokenizer.set_merges(merges)
+        reader.check(check_round_trip, tokenizer, line=merges_line)
         return tokenizer
+
+
+def check_round_trip(tokenizer: Tokenizer, text: str = PROBE) -> None:
+    """A ``ValueError`` unless ``text`` comes back exactly from encode, then decode. The base
+    class, which reads files but cannot encode, is not checked."""
+    if not hasattr(tokenizer, "encode"):
+        return
+    back = tokenizer.decode(tokenizer.encode_ordinary(text))
+    if back != text:
+        at = len(os.path.commonprefix([text, back]))
+        raise ValueError(
+            f"the merges do not give the probe text back: it differs from character {at} "
+            f"on, {text[at : at + 20]!r} came back as {back[at : at + 20]!r}"
+        )
 
 
 class _LineReader:
@@ -260,8 +374,64 @@ class _LineReader:
     def __init__(self, path: Path, lines: list[str]):
         self.path, self.lines, self.number = path, lines, 0
 
+    @classmethod
+    def open(cls, path: Path) -> _LineReader:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            line = path.read_bytes().count(b"\n", 0, err.start) + 1
+            raise ModelFileError(
+                f"{path}: not a UTF-8 text file (line {line}, byte {err.start}: {err.reason})"
+            ) from None
+        except IsADirectoryError:
+            raise ModelFileError(f"{path}: is a folder, not a .model file") from None
+        except OSError as err:
+            raise ModelFileError(f"{path}: cannot read the model file ({err.strerror})") from None
+        return cls(path, text.removesuffix("\n").split("\n"))
+
     def fail(self, message: str):
         raise ModelFileError(f"{self.path}, line {self.number}: {message}")
+
+    def check(self, check: Callable, *args, line: int | None = None) -> None:
+        """Run ``check(*args)``; a ``ValueError`` it raises fails at ``line`` (default: the
+        current line)."""
+        self.number = self.number if line is None else line
+        try:
+            check(*args)
+        except ValueError as err:
+            self.fail(str(err))
+
+    def special_tokens(self) -> dict[str, tuple[int, int]]:
+        """The special tokens, each text with (its id, its line number)."""
+        found: dict[str, tuple[int, int]] = {}
+        for _ in range(self.count_after("special", self.next("the special-token count"))):
+            text, _, idx = self.next("a special token").rpartition(" ")
+            token = self.json_after("", text)
+            if token in found:
+                first = found[token][1]
+                self.fail(f"special token {token!r} appears twice (first on line {first})")
+            found[token] = (self.integer(idx), self.number)
+        return found
+
+    def check_special_tokens(self, found: dict[str, tuple[int, int]], vocab: range) -> None:
+        owners: dict[int, str] = {}
+        for token, (idx, number) in found.items():
+            problem = special_token_problem(token, idx, vocab, owners)
+            if problem:
+                self.number = number
+                self.fail(problem)
+            owners[idx] = token
+
+    def merges(self) -> dict[Pair, int]:
+        """The merges, numbered 256, 257, ... in the order of their lines."""
+        num_merges = self.count_after("merges", self.next("the merge count"))
+        merges: dict[Pair, int] = {}
+        for i in range(num_merges):
+            pair = self.merge_pair(self.next(f"merge {i + 1} of {num_merges}"), 256 + i)
+            if pair in merges:
+                self.fail(f"merge {pair} appears twice (first as id {merges[pair]})")
+            merges[pair] = 256 + i
+        return merges
 
     def next(self, what: str) -> str:
         self.number += 1
@@ -296,7 +466,10 @@ class _LineReader:
         head, _, count = line.partition(" ")
         if head != keyword:
             self.fail(f"expected '{keyword} <count>', found {line!r}")
-        return self.integer(count)
+        number = self.integer(count)
+        if number < 0:
+            self.fail(f"expected a count >= 0, found {number}")
+        return number
 
     def byte_ids(self, line: str) -> list[int] | None:
         fields = line.split()

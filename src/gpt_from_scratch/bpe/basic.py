@@ -47,7 +47,7 @@ class BasicTokenizer(Tokenizer):
     def train(self, text: str, vocab_size: int, fast: bool = True, callback=None):
         """Learn ``vocab_size - 256`` merges from ``text`` (fast or plain trainer, same result);
         ``callback(merges so far)`` runs after each merge."""
-        self.check_trainable(vocab_size)
+        self.check_trainable(text, vocab_size)
         trainer = train_fast if fast else train_plain
         learned = trainer([text.encode("utf-8")], vocab_size - 256, callback)
         self.set_merges({pair: 256 + i for i, (pair, _count) in enumerate(learned)})

@@ -16,7 +16,7 @@ from typing import Literal
 
 import regex
 
-from .base import Tokenizer, train_plain
+from .base import Tokenizer, check_special_tokens, compile_pattern, train_plain
 from .basic import encode_bytes
 from .train_fast import train_fast
 
@@ -38,7 +38,7 @@ class RegexTokenizer(Tokenizer):
 
     def __init__(self, pattern: str = GPT4_SPLIT_PATTERN, special_tokens=None, byte_ids=None):
         super().__init__(pattern, special_tokens, byte_ids)
-        self.compiled_pattern = regex.compile(pattern)
+        self.compiled_pattern = compile_pattern(pattern)
         self.cache: dict[str, list[int]] = {}
 
     def split(self, text: str) -> list[str]:
@@ -48,17 +48,16 @@ class RegexTokenizer(Tokenizer):
     def train(self, text: str, vocab_size: int, fast: bool = True, callback=None):
         """Learn ``vocab_size - 256`` merges, counting pairs only inside chunks;
         ``callback(merges so far)`` runs after each merge."""
-        self.check_trainable(vocab_size)
+        self.check_trainable(text, vocab_size)
         chunks = [chunk.encode("utf-8") for chunk in self.split(text)]
         trainer = train_fast if fast else train_plain
         learned = trainer(chunks, vocab_size - 256, callback)
         self.set_merges({pair: 256 + i for i, (pair, _count) in enumerate(learned)})
 
     def register_special_tokens(self, special_tokens: dict[str, int]) -> None:
-        """Add special tokens, e.g. ``{"<|endoftext|>": 100257}``; ids must be unused."""
-        for text, idx in special_tokens.items():
-            if idx in self.vocab:
-                raise ValueError(f"special token {text!r}: id {idx} is already a BPE token")
+        """Add special tokens, e.g. ``{"<|endoftext|>": 100257}``; each needs an id of its own,
+        not a byte's, a merge's or another special token's."""
+        check_special_tokens({**self.special_tokens, **special_tokens}, self.vocab)
         self.special_tokens.update(special_tokens)
 
     def set_merges(self, merges) -> None:

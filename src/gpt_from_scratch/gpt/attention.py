@@ -100,12 +100,13 @@ def attention_forward(
 
 
 def attention_forward_block(q, k, v, is_causal, y, probs):
-    """Y and P of a block of sequences, written into ``y`` and ``probs``: the forward's math."""
+    """Y and P of a block of sequences, written into ``y`` and ``probs``: the
+    forward's math."""
     scale = 1.0 / math.sqrt(q.shape[-1])
     scores = np.matmul(q, np.swapaxes(k, -1, -2), out=probs)  # (..., Tq, Tk)
     scores *= scale
-    if is_causal:
-        scores += causal_bias(q.shape[-2], k.shape[-2], scores.dtype)  # -inf on the future
+    if is_causal:  # -inf on the future
+        scores += causal_bias(q.shape[-2], k.shape[-2], scores.dtype)
     scores -= scores.max(axis=-1, keepdims=True)
     np.exp(scores, out=scores)  # in place: the scores become the probabilities
     scores /= scores.sum(axis=-1, keepdims=True)
@@ -143,7 +144,8 @@ def attention_backward(
 
 
 def attention_backward_block(grad, q, k, v, probs, dq, dk, dv):
-    """dQ, dK, dV of a block of sequences, written into ``dq``, ``dk``, ``dv``: the backward."""
+    """dQ, dK, dV of a block of sequences, written into ``dq``, ``dk``, ``dv``: the
+    backward's math."""
     scale = 1.0 / math.sqrt(q.shape[-1])
     np.matmul(np.swapaxes(probs, -1, -2), grad, out=dv)  # (..., Tk, hs)
     dp = np.matmul(grad, np.swapaxes(v, -1, -2))  # (..., Tq, Tk)
@@ -155,11 +157,11 @@ def attention_backward_block(grad, q, k, v, probs, dq, dk, dv):
     dk *= scale
 
 
-def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, is_causal: bool = True) -> Tensor:
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, is_causal=True):
     """softmax(Q K^T / sqrt(hs)) V on (B, nh, T, hs) Tensors, as one fused graph node.
 
-    With ``is_causal`` each position attends only to itself and the positions before it. If
-    there are fewer queries than keys, the queries are taken to be the last positions.
+    With ``is_causal`` each position attends only to itself and the positions before
+    it. If there are fewer queries than keys, the queries are the last positions.
     """
     _check_shapes(q, k, v)
     y, probs = attention_forward(q.data, k.data, v.data, is_causal)
@@ -178,30 +180,28 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, is_causal: boo
 def causal_self_attention(qkv: Tensor, n_head: int) -> Tensor:
     """Fused multi-head causal self-attention straight from the packed projection.
 
-    ``qkv`` is (B, T, 3C): queries, keys and values side by side, as one linear layer makes them.
-    Returns (B, T, C), the heads' outputs side by side. The heads are numpy views of ``qkv``
-    (no split, no copy), and the backward writes dQ, dK, dV straight into one (B, T, 3C) array.
+    ``qkv`` is (B, T, 3C): queries, keys and values side by side, as one linear layer
+    makes them. Returns (B, T, C), the heads' outputs side by side. The heads are
+    numpy views of ``qkv`` (no split, no copy), and the backward writes dQ, dK, dV
+    straight into one (B, T, 3C) array.
 
     >>> from gpt_from_scratch.tensor import Tensor
     >>> causal_self_attention(Tensor(np.zeros((2, 5, 12))), n_head=2).shape
     (2, 5, 4)
     """
-    if qkv.ndim != 3 or qkv.shape[-1] % (3 * n_head):
-        raise ValueError(
-            f"causal_self_attention: expected qkv of shape (B, T, 3 * C) with C divisible by "
-            f"n_head={n_head}, got {qkv.shape}"
-        )
+    _check_packed(qkv, n_head)
     B, T, C3 = qkv.shape
-    C = C3 // 3
-    heads = qkv.data.reshape(B, T, 3, n_head, C // n_head).transpose(2, 0, 3, 1, 4)
+    C, hs = C3 // 3, C3 // 3 // n_head
+    heads = qkv.data.reshape(B, T, 3, n_head, hs).transpose(2, 0, 3, 1, 4)
     q, k, v = heads  # each (B, nh, T, hs), views into qkv
     y, probs = attention_forward(q, k, v, is_causal=True)  # (B, nh, T, hs)
-    out = Tensor._op_result(y.transpose(0, 2, 1, 3).reshape(B, T, C), (qkv,), "self_attention")
+    y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, T, C)
+    out = Tensor._op_result(y, (qkv,), "self_attention")
 
     def _backward(grad):
-        grad_heads = grad.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
-        dqkv = np.empty((B, T, 3, n_head, C // n_head), dtype=qkv.dtype)
-        d_heads = dqkv.transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs), a view of dqkv
+        grad_heads = grad.reshape(B, T, n_head, hs).transpose(0, 2, 1, 3)
+        dqkv = np.empty((B, T, 3, n_head, hs), dtype=qkv.dtype)
+        d_heads = dqkv.transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs), views of dqkv
         attention_backward(grad_heads, q, k, v, probs, out=tuple(d_heads))
         qkv._accumulate(dqkv.reshape(B, T, C3))
 
@@ -210,12 +210,13 @@ def causal_self_attention(qkv: Tensor, n_head: int) -> Tensor:
 
 
 def cached_self_attention(qkv: np.ndarray, n_head: int, cache: dict) -> np.ndarray:
-    """Attention of new positions to themselves and every cached one, for sampling (no graph).
+    """Attention of new positions to themselves and every cached one, for sampling
+    (no graph).
 
-    ``qkv`` (B, T, 3C) belongs to the T newest positions. Their keys and values are appended to
-    ``cache["k"]`` and ``cache["v"]`` (B, nh, T_cached, hs), so the next call attends to them
-    too without recomputing them: one new token costs one row of attention, not T rows.
-    Returns (B, T, C).
+    ``qkv`` (B, T, 3C) belongs to the T newest positions. Their keys and values are
+    appended to ``cache["k"]`` and ``cache["v"]`` (B, nh, T_cached, hs), so the next
+    call attends to them too without recomputing them: one new token costs one row
+    of attention, not T rows. Returns (B, T, C).
     """
     B, T, C3 = qkv.shape
     C = C3 // 3
@@ -224,8 +225,16 @@ def cached_self_attention(qkv: np.ndarray, n_head: int, cache: dict) -> np.ndarr
         k = np.concatenate([cache["k"], k], axis=2)  # (B, nh, T_cached + T, hs)
         v = np.concatenate([cache["v"], v], axis=2)
     cache["k"], cache["v"] = np.ascontiguousarray(k), np.ascontiguousarray(v)
-    y, _ = attention_forward(q, cache["k"], cache["v"], is_causal=True)  # (B, nh, T, hs)
-    return y.transpose(0, 2, 1, 3).reshape(B, T, C)
+    y, _ = attention_forward(q, cache["k"], cache["v"], is_causal=True)
+    return y.transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, T, C)
+
+
+def _check_packed(qkv: Tensor, n_head: int) -> None:
+    if qkv.ndim != 3 or qkv.shape[-1] % (3 * n_head):
+        raise ValueError(
+            f"causal_self_attention: expected qkv of shape (B, T, 3 * C) with C divisible by "
+            f"n_head={n_head}, got {qkv.shape}"
+        )
 
 
 def _check_shapes(q: Tensor, k: Tensor, v: Tensor) -> None:

@@ -151,8 +151,9 @@ def test_sample_never_draws_a_character_of_probability_zero():
 
 def test_sample_rejects_a_bad_temperature_or_top_k():
     model = CountBigram(bigram_probs(count_bigrams(WORDS, VOCAB), smoothing=1))
-    with pytest.raises(ValueError, match="temperature > 0 and top_k >= 1: 0, None"):
-        sample(model, VOCAB, 1, seed=0, temperature=0)
+    for temperature in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=f"top_k >= 1, got {temperature}, None"):
+            sample(model, VOCAB, 1, seed=0, temperature=temperature)
     with pytest.raises(ValueError, match="top_k >= 1"):
         generate(model, np.zeros((1, 1), int), 1, rng=np.random.default_rng(0), top_k=0)
 

@@ -65,8 +65,7 @@ def generate(
     outgrows the block, every position shifts (absolute position embeddings) and each
     step recomputes the window. The cache never changes which tokens are drawn.
     """
-    if not temperature > 0 or (top_k is not None and top_k < 1):
-        raise ValueError(f"need temperature > 0 and top_k >= 1: {temperature}, {top_k}")
+    check_sampling(temperature, top_k)
     idx = np.asarray(idx, dtype=np.int64)
     block_size = model.block_size
     use_cache = use_cache and hasattr(model, "new_cache")
@@ -89,6 +88,14 @@ def generate(
             if not alive.any():
                 break
     return idx
+
+
+def check_sampling(temperature: float, top_k: int | None) -> None:
+    """A ``ValueError`` unless the temperature is a finite number > 0 and top_k >= 1."""
+    if not 0 < temperature < float("inf") or (top_k is not None and top_k < 1):
+        raise ValueError(
+            f"need a finite temperature > 0 and top_k >= 1, got {temperature}, {top_k}"
+        )
 
 
 def sample(

@@ -173,11 +173,8 @@ def workspace(template, tmp_path, monkeypatch):
     return folder
 
 
-def case(command, argv, code, message, *, env=None, xfail=None):
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-    return pytest.param(
-        command, argv, code, message, env or {}, marks=marks, id=f"{command} {short(argv)}"
-    )
+def case(command, argv, code, message, *, env=None):
+    return pytest.param(command, argv, code, message, env or {}, id=f"{command} {short(argv)}")
 
 
 def short(argv: str) -> str:
@@ -186,7 +183,6 @@ def short(argv: str) -> str:
 
 
 USAGE, FAILURE = cli.EXIT_USAGE, cli.EXIT_FAILURE
-LIBRARY_TOKENIZER = "the tokenizer loader's checks (the library helper's fix) have not landed"
 
 COMMAND_CASES = [
     # -- gpt train: every rate, size and count flag; non-numbers; seeds -----------------------
@@ -452,23 +448,22 @@ COMMAND_CASES = [
     ),
     case("bpe", BPE_NEW.replace("tok2", "tokdir"), USAGE, "--out tokdir: tokdir.model is a folder"),
     case("bpe", "train text.txt", USAGE, "the following arguments are required: --out"),
-    case("bpe", "encode missing.model hi", FAILURE, "missing.model: No such file"),
+    case("bpe", "encode missing.model hi", FAILURE, "missing.model: cannot read the model file"),
     case("bpe", "encode folder hi", FAILURE, "folder: Is a directory|folder: is a folder"),
     case("bpe", "encode binary.model hi", FAILURE, "binary.model: not a UTF-8 text file"),
     case("bpe", "encode version.model hi", FAILURE, "version.model, line 1: unknown version"),
     case(
         "bpe", "encode truncated.model hi", FAILURE, r"truncated.model, line \d+: file ends early"
     ),
-    case("bpe", "encode clash.model hi", FAILURE, r"clash\.model.*256", xfail=LIBRARY_TOKENIZER),
+    case("bpe", "encode clash.model hi", FAILURE, r"clash\.model.*256"),
     case(
         "bpe",
         "encode capture.model hi",
         FAILURE,
         r"capture\.model.*(group|capture)",
-        xfail=LIBRARY_TOKENIZER,
     ),
-    case("bpe", "encode partial.model hi", FAILURE, r"partial\.model", xfail=LIBRARY_TOKENIZER),
-    case("bpe", "encode badregex.model hi", FAILURE, r"badregex\.model", xfail=LIBRARY_TOKENIZER),
+    case("bpe", "encode partial.model hi", FAILURE, r"partial\.model"),
+    case("bpe", "encode badregex.model hi", FAILURE, r"badregex\.model"),
     case("bpe", "decode tok.model 1", USAGE, "invalid choice: 'decode'"),
     # -- micrograd -------------------------------------------------------------------------------
     *[
@@ -557,8 +552,6 @@ def load_tokenizer(name):
     return lambda: RegexTokenizer.load(f"{name}.model")
 
 
-LIBRARY_VALUE = "micrograd's Value checks (the library helper's fix) have not landed"
-
 LIBRARY_CASES = [
     pytest.param(
         load_tokenizer("version"),
@@ -583,28 +576,24 @@ LIBRARY_CASES = [
         ModelFileError,
         r"clash\.model.*256",
         id="tokenizer special id clashes with a merge",
-        marks=pytest.mark.xfail(strict=True, reason=LIBRARY_TOKENIZER),
     ),
     pytest.param(
         load_tokenizer("capture"),
         ModelFileError,
         r"capture\.model.*(group|capture)",
         id="tokenizer pattern with a capture group",
-        marks=pytest.mark.xfail(strict=True, reason=LIBRARY_TOKENIZER),
     ),
     pytest.param(
         load_tokenizer("partial"),
         ModelFileError,
         r"partial\.model",
         id="tokenizer pattern that drops text",
-        marks=pytest.mark.xfail(strict=True, reason=LIBRARY_TOKENIZER),
     ),
     pytest.param(
         load_tokenizer("badregex"),
         ModelFileError,
         r"badregex\.model",
         id="tokenizer pattern that does not compile",
-        marks=pytest.mark.xfail(strict=True, reason=LIBRARY_TOKENIZER),
     ),
     pytest.param(
         lambda: load_checkpoint(last_step(Path("grun_truncated"))),
@@ -659,14 +648,12 @@ LIBRARY_CASES = [
         TypeError,
         "str|'2.0'",
         id="Value of a string",
-        marks=pytest.mark.xfail(strict=True, reason=LIBRARY_VALUE),
     ),
     pytest.param(
         lambda: Value(None),
         TypeError,
         "None",
         id="Value of None",
-        marks=pytest.mark.xfail(strict=True, reason=LIBRARY_VALUE),
     ),
 ]
 
@@ -737,7 +724,6 @@ def test_ctrl_c_before_the_first_save_leaves_no_folder(workspace, capsys, monkey
     assert snapshot(workspace) == before
 
 
-@pytest.mark.xfail(strict=True, reason=LIBRARY_VALUE)
 def test_relu_keeps_nan_so_that_a_nan_run_cannot_report_loss_0():
     assert math.isnan(Value(math.nan).relu().data)
 

@@ -52,10 +52,80 @@ def test_mirror_folder_comes_first(tiny_dataset, tmp_path, monkeypatch):
     assert not (tmp_path / "xdg").exists()
 
 
-def test_a_mirror_that_is_not_a_folder_is_an_error(tiny_dataset, tmp_path, monkeypatch):
-    monkeypatch.setenv(data.ENV_DATA, str(tmp_path / "no-such-folder"))
-    with pytest.raises(DataError, match="GPT_FROM_SCRATCH_DATA is .*no-such-folder.*not a folder"):
+def snapshot(folder):
+    """Every path under ``folder``, with the bytes of each file: what a failed call must keep."""
+    return {p: p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda tmp: tmp / "no-such-folder",
+            r"no-such-folder', which is not a folder \(nothing is",
+        ),
+        (
+            lambda tmp: tmp / "source" / "tiny.txt",
+            r"tiny.txt', which is not a folder \(it is a file",
+        ),
+    ],
+)
+def test_a_mirror_that_is_not_a_folder_is_an_error(
+    tiny_dataset, tmp_path, monkeypatch, make, message
+):
+    monkeypatch.setenv(data.ENV_DATA, str(make(tmp_path)))
+    before = snapshot(tmp_path)
+    with pytest.raises(DataError, match=r"^\$GPT_FROM_SCRATCH_DATA is '.*" + message):
         data.path("tiny")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_where_the_mirror_file_belongs_is_named(tiny_dataset, tmp_path, monkeypatch):
+    (tmp_path / "mirror" / "tiny.txt").mkdir(parents=True)
+    monkeypatch.setenv(data.ENV_DATA, str(tmp_path / "mirror"))
+    with pytest.raises(DataError, match=r"mirror/tiny.txt: is a folder, not the data set's file"):
+        data.path("tiny")
+
+
+def test_a_mirror_without_the_file_is_named_when_the_download_fails(
+    tiny_dataset, tmp_path, cache, monkeypatch
+):
+    (tmp_path / "mirror").mkdir()
+    monkeypatch.setenv(data.ENV_DATA, str(tmp_path / "mirror"))
+    missing = DataSet("tiny", "tiny.txt", (tmp_path / "absent.txt").as_uri(), "0" * 64, "gone")
+    monkeypatch.setitem(data.DATASETS, "tiny", missing)
+    with pytest.raises(
+        DataError, match=r"put tiny.txt into \$GPT_FROM_SCRATCH_DATA \(.*mirror\), which"
+    ):
+        data.path("tiny")
+    assert list(cache.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.txt", None, r"missing\.txt: no such file"),
+        ("folder", "folder", r"folder: is a folder, not a text file"),
+        ("binary.bin", b"ab\ncd\n\xffe", r"binary\.bin, line 3: not UTF-8 text \(byte 6: invalid"),
+        ("latin1.txt", "zoë\n".encode("latin-1"), r"latin1\.txt, line 1: not UTF-8 text \(byte 2"),
+    ],
+)
+def test_read_text_file_names_what_is_wrong(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content == "folder":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    before = snapshot(tmp_path)
+    with pytest.raises(data.DataFileError, match=message) as caught:
+        data.read_text_file(path)
+    assert isinstance(caught.value, DataError) and isinstance(caught.value, ValueError)
+    assert snapshot(tmp_path) == before
+
+
+def test_read_text_file_reads_utf8(tmp_path):
+    (tmp_path / "ok.txt").write_bytes("zoë 😀\n".encode())
+    assert data.read_text_file(tmp_path / "ok.txt") == "zoë 😀\n"
 
 
 def test_wrong_hash_names_file_and_both_hashes(tiny_dataset, tmp_path, monkeypatch):

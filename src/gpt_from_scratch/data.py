@@ -78,6 +78,11 @@ class DataError(RuntimeError):
     """A data set is unknown, missing, or its bytes are not the published ones."""
 
 
+class DataFileError(DataError, ValueError):
+    """A file given as input that cannot be used: missing, a folder, unreadable, not UTF-8
+    text, or without the content expected. The message names the file (and the line)."""
+
+
 def dataset(name: str) -> DataSet:
     try:
         return DATASETS[name]
@@ -124,27 +129,50 @@ def download(url: str, target: Path, expected_sha256: str) -> Path:
 def path(name: str) -> Path:
     """The local path of data set ``name``, verified; downloaded first if it is nowhere local."""
     ds = dataset(name)
-    mirror = os.environ.get(ENV_DATA)
-    if mirror:
-        if not Path(mirror).is_dir():
-            raise DataError(f"${ENV_DATA} is {mirror!r}, which is not a folder")
-        candidate = Path(mirror) / ds.filename
-        if candidate.exists():
-            verify(candidate, ds.sha256)
-            return candidate
+    mirror = mirror_dir()
+    if mirror is not None and local_copy(mirror / ds.filename, ds.sha256):
+        return mirror / ds.filename
     cached = cache_dir() / ds.filename
-    if cached.exists():
-        verify(cached, ds.sha256)
+    if local_copy(cached, ds.sha256):
         return cached
     try:
         return download(ds.url, cached, ds.sha256)
     except DataError:
         raise
     except OSError as err:
+        where = f"${ENV_DATA} to a folder holding {ds.filename}"
+        if mirror is not None:
+            where = f"{ds.filename} into ${ENV_DATA} ({mirror}), which does not hold it"
         raise DataError(
-            f"could not download {name!r} from {ds.url} ({err}); without network, set "
-            f"${ENV_DATA} to a folder holding {ds.filename}"
+            f"could not download {name!r} from {ds.url} ({err}); without network, put {where}"
         ) from err
+
+
+def mirror_dir() -> Path | None:
+    """The folder ``$GPT_FROM_SCRATCH_DATA`` names, or None if it is unset; a DataError if it
+    names nothing or a file."""
+    mirror = os.environ.get(ENV_DATA)
+    if not mirror:
+        return None
+    folder = Path(mirror)
+    if not folder.is_dir():
+        why = "it is a file" if folder.exists() else "nothing is there"
+        raise DataError(
+            f"${ENV_DATA} is {mirror!r}, which is not a folder ({why}); "
+            "point it at the folder of the data files, or unset it"
+        )
+    return folder
+
+
+def local_copy(candidate: Path, expected_sha256: str) -> bool:
+    """Whether ``candidate`` is there, checked against its SHA-256 (a DataError if it is not
+    the published file, or is a folder)."""
+    if candidate.is_dir():
+        raise DataError(f"{candidate}: is a folder, not the data set's file")
+    if not candidate.exists():
+        return False
+    verify(candidate, expected_sha256)
+    return True
 
 
 def file_or_dataset(text: str) -> Path:
@@ -157,13 +185,35 @@ def file_or_dataset(text: str) -> Path:
     if candidate.is_file():
         return candidate
     if candidate.is_dir():
-        raise DataError(f"{text}: is a folder, not a text file")
+        raise DataFileError(f"{text}: is a folder, not a text file")
     if text in DATASETS:
         return path(text)
     known = ", ".join(DATASETS)
-    raise DataError(f"{text}: no such file (nor a data set name: {known})")
+    raise DataFileError(f"{text}: no such file (nor a data set name: {known})")
 
 
 def read_text(name: str) -> str:
     """The text of data set ``name`` (UTF-8)."""
-    return path(name).read_text(encoding="utf-8")
+    return read_text_file(path(name))
+
+
+def read_text_file(file: str | os.PathLike) -> str:
+    """The text of a UTF-8 file. A missing file, a folder, an unreadable file or one that is not
+    UTF-8 text is a :class:`DataFileError` naming it (and the line and byte offset of the first
+    byte that is not UTF-8)."""
+    file = Path(file)
+    try:
+        raw = file.read_bytes()
+    except IsADirectoryError:
+        raise DataFileError(f"{file}: is a folder, not a text file") from None
+    except FileNotFoundError:
+        raise DataFileError(f"{file}: no such file") from None
+    except OSError as err:
+        raise DataFileError(f"{file}: cannot be read ({err.strerror})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise DataFileError(
+            f"{file}, line {line}: not UTF-8 text (byte {err.start}: {err.reason})"
+        ) from None

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from gpt_from_scratch.data import DataFileError
 from gpt_from_scratch.makemore.data import (
     BOUNDARY,
     Vocabulary,
@@ -84,6 +85,37 @@ def test_load_words_names_the_line_that_is_not_utf8(tmp_path):
     path.write_bytes(b"emma\n\xffava\n")
     with pytest.raises(ValueError, match="line 2: not UTF-8"):
         load_words(path)
+
+
+def snapshot(folder):
+    return {p: p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, r"names\.txt: no such file"),
+        ("folder", r"names\.txt: is a folder, not a text file"),
+        (b"", r"names\.txt: no words \(the file is empty\)"),
+        (b"\n", r"names\.txt: no words \(its 1 line is blank\)"),
+        (b"  \n\t\n\r\n", r"names\.txt: no words \(its 3 lines are blank\)"),
+        (b"emma\nava\n\x80\n", r"names\.txt, line 3: not UTF-8 text \(byte 9: invalid start"),
+        (b"emma\nann.a\n", r"names\.txt, line 2: character '\.' in 'ann\.a' is the word boundary"),
+        (b"emma\n\nZoe\n", r"names\.txt, line 3: character 'Z' in 'Zoe' is not in the vocab"),
+    ],
+)
+def test_load_words_says_what_is_wrong_and_where(tmp_path, content, message):
+    path = tmp_path / "names.txt"
+    if content == "folder":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    before = snapshot(tmp_path)
+    vocab = Vocabulary(list(".abcdefghijklmnopqrstuvwxyz"))
+    with pytest.raises(DataFileError, match=message) as caught:
+        load_words(path, vocab)
+    assert "\n" not in str(caught.value) and isinstance(caught.value, ValueError)
+    assert snapshot(tmp_path) == before
 
 
 def test_split_is_a_partition_and_follows_the_fractions():

@@ -63,7 +63,14 @@ def check_fraction(train_fraction: float) -> None:
 
 
 def check_block_fits(data: np.ndarray, block_size: int) -> None:
-    """A ``ValueError`` unless ``data`` holds a window of ``block_size`` plus a target."""
+    """A ``ValueError`` unless ``data`` is one sequence that holds a window of ``block_size``
+    (an int >= 1) plus a target."""
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
+        raise ValueError(f"block_size must be an int >= 1, got {block_size!r}")
+    if block_size < 1:
+        raise ValueError(f"block_size must be an int >= 1, got {block_size}")
+    if np.ndim(data) != 1:
+        raise ValueError(f"the data must be one sequence of ids, got shape {np.shape(data)}")
     if len(data) <= block_size:
         raise ValueError(
             f"the data has {len(data)} tokens, too few for a context of block_size={block_size} "

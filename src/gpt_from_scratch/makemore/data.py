@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gpt_from_scratch.data import DataFileError, read_text_file
+
 BOUNDARY = "."
 
 
@@ -115,30 +117,36 @@ class Vocabulary(CharVocab):
 
 
 def load_words(path: str | Path, vocab: Vocabulary | None = None) -> list[str]:
-    """The words of a text file, one a line, stripped; blank lines are skipped.
+    """The words of a UTF-8 text file, one a line, stripped; blank lines are skipped.
 
-    A file with no words, a line that is not UTF-8, a word containing the boundary ``.``, or
-    (when ``vocab`` is given) a character outside ``vocab`` raises a ``ValueError`` that names
-    the file and the line.
+    A file that cannot be read as text, a file with no words, a word containing the boundary
+    ``.``, or (when ``vocab`` is given) a character outside ``vocab`` raises a
+    :class:`~gpt_from_scratch.data.DataFileError` that names the file and the line.
     """
-    path = Path(path)
+    lines = read_text_file(path).splitlines()
     words = []
-    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
-        try:
-            word = raw.decode("utf-8").strip()
-        except UnicodeDecodeError as err:
-            raise ValueError(f"{path}, line {number}: not UTF-8 text ({err.reason})") from None
-        if not word:
-            continue
-        allowed = vocab.stoi if vocab is not None else None
-        for ch in word:
-            if ch == BOUNDARY or (allowed is not None and ch not in allowed):
-                why = "is the word boundary" if ch == BOUNDARY else "is not in the vocabulary"
-                raise ValueError(f"{path}, line {number}: character {ch!r} in {word!r} {why}")
-        words.append(word)
+    for number, line in enumerate(lines, start=1):
+        word = line.strip()
+        if word:
+            check_word(word, vocab, f"{path}, line {number}")
+            words.append(word)
     if not words:
-        raise ValueError(f"{path}: no words (the file is empty or holds only blank lines)")
+        raise DataFileError(f"{path}: no words ({_why_no_words(lines)})")
     return words
+
+
+def check_word(word: str, vocab: Vocabulary | None, where: str) -> None:
+    """Refuse a word that holds the boundary ``.`` or, given ``vocab``, a character outside it."""
+    for ch in word:
+        if ch == BOUNDARY or (vocab is not None and ch not in vocab.stoi):
+            why = "is the word boundary" if ch == BOUNDARY else "is not in the vocabulary"
+            raise DataFileError(f"{where}: character {ch!r} in {word!r} {why}")
+
+
+def _why_no_words(lines: list[str]) -> str:
+    if not lines:
+        return "the file is empty"
+    return f"its {len(lines)} line{'s are' if len(lines) > 1 else ' is'} blank"
 
 
 def split_words(

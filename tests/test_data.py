@@ -177,3 +177,12 @@ def test_file_or_dataset_prefers_an_existing_file(tiny_dataset, tmp_path, cache,
     (tmp_path / "folder").mkdir()
     with pytest.raises(DataError, match="folder: is a folder"):
         data.file_or_dataset("folder")
+
+
+def test_a_file_that_cannot_be_read_says_why(tmp_path, monkeypatch):
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(data.Path, "read_bytes", refuse)
+    with pytest.raises(data.DataFileError, match=r"locked.txt: cannot be read \(Permission denied"):
+        data.read_text_file(tmp_path / "locked.txt")

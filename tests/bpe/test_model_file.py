@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from gpt_from_scratch.bpe import BasicTokenizer, ModelFileError, RegexTokenizer
+from gpt_from_scratch.bpe import BasicTokenizer, ModelFileError, RegexTokenizer, Tokenizer
 from gpt_from_scratch.bpe.regex_tokenizer import GPT2_SPLIT_PATTERN
 
 TEXT = "the cat sat on the mat; the cat ate the rat. 東京 😀 1234 it's\n" * 10
@@ -193,3 +193,9 @@ def test_merges_whose_ids_have_a_gap_cannot_be_saved(tmp_path):
     with pytest.raises(ValueError, match=r"numbers the merges 256, 257, .* a gap or a repeat"):
         tokenizer.save(tmp_path / "new" / "gap")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_base_class_reads_a_model_file_it_cannot_encode_with(tmp_path, regex_tokenizer):
+    model_path, _ = regex_tokenizer.save(tmp_path / "toy")
+    saved = Tokenizer.load(model_path)
+    assert saved.pattern == GPT2_SPLIT_PATTERN and saved.merges == regex_tokenizer.merges

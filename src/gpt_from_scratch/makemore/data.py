@@ -50,7 +50,8 @@ def check_known(text: str, stoi: dict[str, int]) -> None:
 
 
 class CharVocab:
-    """Characters numbered from 0 in a fixed order: the vocabulary of a character-level model.
+    """Characters numbered from 0 in a fixed order: the vocabulary of a
+    character-level model.
 
     >>> vocab = CharVocab.from_text("hello")
     >>> vocab.itos, vocab.encode("hole"), vocab.decode([1, 0, 2, 2, 3])
@@ -119,9 +120,9 @@ class Vocabulary(CharVocab):
 def load_words(path: str | Path, vocab: Vocabulary | None = None) -> list[str]:
     """The words of a UTF-8 text file, one a line, stripped; blank lines are skipped.
 
-    A file that cannot be read as text, a file with no words, a word containing the boundary
-    ``.``, or (when ``vocab`` is given) a character outside ``vocab`` raises a
-    :class:`~gpt_from_scratch.data.DataFileError` that names the file and the line.
+    A file that cannot be read as text, a file with no words, a word holding the
+    boundary ``.``, or (when ``vocab`` is given) a character outside ``vocab`` raises
+    a :class:`~gpt_from_scratch.data.DataFileError` naming the file and the line.
     """
     lines = read_text_file(path).splitlines()
     words = []

@@ -1,0 +1,34 @@
+"""tools/record_run.py: a long command's run, recorded for the book."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_recorded_run_holds_its_command_time_and_history(tmp_path):
+    text = tmp_path / "text.txt"
+    text.write_text("To be, or not to be, that is the question.\n" * 8, encoding="utf-8")
+    record = tmp_path / "record.json"
+    command = (
+        f"python -m gpt_from_scratch.gpt train --input {text} --out {tmp_path / 'run'} "
+        "--n-layer 1 --n-head 1 --n-embd 8 --block-size 4 --batch-size 2 --eval-iters 1 "
+        "--max-iters 4 --eval-interval 2 --quiet"
+    ).split()
+    tool = [sys.executable, str(ROOT / "tools" / "record_run.py"), str(record), "--"]
+    subprocess.run([*tool, *command], check=True, capture_output=True)
+    result = json.loads(record.read_text())
+    assert result["command"] == " ".join(command)
+    assert result["step"] == 4 and result["wall_seconds"] > 0
+    assert [step for step, _ in result["history"]["evals"]["val"]] == [2, 4]
+    assert len(result["history"]["loss"]) == 4
+    assert result["train_config"]["max_iters"] == 4 and result["config"]["n_layer"] == 1
+
+
+def test_a_command_without_a_run_folder_is_refused(tmp_path):
+    tool = [sys.executable, str(ROOT / "tools" / "record_run.py"), str(tmp_path / "r.json")]
+    done = subprocess.run([*tool, "--", "python", "-c", "pass"], capture_output=True, text=True)
+    assert done.returncode == 1 and "needs --out" in done.stderr
+    assert not (tmp_path / "r.json").exists()

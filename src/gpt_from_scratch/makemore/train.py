@@ -89,16 +89,16 @@ def train(
     history = history if history is not None else History()
     callbacks = list(callbacks)
     model.train()
-    began = time.perf_counter()
+    began, seconds_before = time.perf_counter(), history.seconds
     for step in range(start, steps):
         x, y = batches(step)
         if lr is not None:
             optimizer.lr = lr(step)
         history.loss.append(train_step(model, optimizer, x, y, grad_clip))
         history.lr.append(optimizer.lr)
+        history.seconds = seconds_before + time.perf_counter() - began
         for callback in callbacks:
             callback(step + 1, history)
-    history.seconds += time.perf_counter() - began
     return history
 
 

@@ -45,7 +45,11 @@ def record(command: list[str]) -> dict:
     return {
         "command": " ".join(["python", *command[1:]] if command[0] == sys.executable else command),
         "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}",
+        "machine": ", ".join(
+            part
+            for part in (platform.machine(), f"{os.cpu_count()} cores", platform.processor())
+            if part
+        ),
         "wall_seconds": round(seconds, 1),
         "step": meta["step"],
         "best_step": best["step"],

@@ -70,6 +70,13 @@ DATASETS: dict[str, DataSet] = {
             "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
             "GPT-4's BPE ranks",
         ),
+        DataSet(
+            "r50k_base",
+            "r50k_base.tiktoken",
+            "https://openaipublic.blob.core.windows.net/encodings/r50k_base.tiktoken",
+            "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+            "GPT-2's BPE ranks",
+        ),
     ]
 }
 

@@ -14,7 +14,6 @@ from gpt_from_scratch.bpe.bytes_map import (
     token_to_text,
     unicode_to_bytes,
 )
-from gpt_from_scratch.bpe.gpt2 import r50k_path
 from gpt_from_scratch.bpe.gpt4 import load_ranks
 
 # The bytes that GPT-2's encoder keeps as themselves, as its release lists them:
@@ -50,7 +49,7 @@ def test_token_text_round_trips(token):
 @pytest.fixture(scope="module")
 def r50k_ranks():
     try:
-        return load_ranks(r50k_path())
+        return load_ranks(data.path("r50k_base"))
     except data.DataError as err:
         if os.environ.get("GPT_FROM_SCRATCH_REQUIRE_ORACLES") == "1":
             pytest.fail(f"r50k_base is not available: {err}")

@@ -9,9 +9,7 @@ from gpt_from_scratch import data
 from gpt_from_scratch.bpe import GPT2_SPLIT_PATTERN
 from gpt_from_scratch.bpe.gpt2 import (
     GPT2_SPECIAL_TOKENS,
-    R50K_BASE,
     GPT2Tokenizer,
-    r50k_path,
 )
 from gpt_from_scratch.bpe.gpt4 import load_ranks
 
@@ -33,7 +31,7 @@ def skip_or_fail(reason):
 @pytest.fixture(scope="module")
 def ranks_path():
     try:
-        return r50k_path()
+        return data.path("r50k_base")
     except data.DataError as err:
         skip_or_fail(f"r50k_base is not available: {err}")
 
@@ -50,7 +48,9 @@ def _tiktoken_r50k(tiktoken, path):
     return tiktoken.Encoding(
         name="r50k_base_offline",
         pat_str=GPT2_SPLIT_PATTERN,
-        mergeable_ranks=load_tiktoken_bpe(str(path), expected_hash=R50K_BASE.sha256),
+        mergeable_ranks=load_tiktoken_bpe(
+            str(path), expected_hash=data.DATASETS["r50k_base"].sha256
+        ),
         special_tokens=GPT2_SPECIAL_TOKENS,
     )
 

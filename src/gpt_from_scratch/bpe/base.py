@@ -36,7 +36,10 @@ PROBE = (
 )
 
 
-def get_stats(ids: Sequence[int], counts: dict[Pair, int] | None = None) -> dict[Pair, int]:
+def get_stats(
+    ids: Sequence[int],
+    counts: dict[Pair, int] | None = None,
+) -> dict[Pair, int]:
     """Count every adjacent pair of ids, adding to ``counts`` if given.
 
     >>> get_stats([1, 2, 3, 1, 2])
@@ -49,7 +52,7 @@ def get_stats(ids: Sequence[int], counts: dict[Pair, int] | None = None) -> dict
 
 
 def merge(ids: Sequence[int], pair: Pair, idx: int) -> list[int]:
-    """Replace every occurrence of ``pair`` in ``ids`` by ``idx``, scanning left to right.
+    """Replace every occurrence of ``pair`` in ``ids`` by ``idx``, left to right.
 
     Occurrences never overlap: in ``[5, 5, 5]`` the pair ``(5, 5)`` is replaced once.
 
@@ -84,13 +87,17 @@ def best_pair(counts: dict[Pair, int]) -> Pair:
 
 
 def train_plain(
-    chunks: Iterable[bytes], num_merges: int, callback: Callable[[int], None] | None = None
+    chunks: Iterable[bytes],
+    num_merges: int,
+    callback: Callable[[int], None] | None = None,
 ) -> list[tuple[Pair, int]]:
-    """Learn up to ``num_merges`` merges the plain way: count all pairs, merge the best, repeat.
+    """Learn up to ``num_merges`` merges the plain way: count all pairs, merge the
+    best, repeat.
 
-    Returns each merged pair with its count when it was chosen. Pairs are counted inside each
-    chunk only, never across two chunks. Training stops early when no chunk has two tokens left.
-    Merge ``i`` creates id ``256 + i``. ``callback(merges so far)`` runs after each merge.
+    Returns each merged pair with its count when it was chosen. Pairs are counted
+    inside each chunk only, never across two chunks. Training stops early when no
+    chunk has two tokens left. Merge ``i`` creates id ``256 + i``.
+    ``callback(merges so far)`` runs after each merge.
 
     >>> train_plain([b"aaabdaaabac"], 3)
     [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
@@ -111,10 +118,15 @@ def train_plain(
     return merges
 
 
-def build_vocab(merges: dict[Pair, int], byte_ids: Sequence[int] = range(256)) -> dict[int, bytes]:
-    """The bytes behind every id: single bytes first, then each merge joins its pair's bytes.
+def build_vocab(
+    merges: dict[Pair, int],
+    byte_ids: Sequence[int] = range(256),
+) -> dict[int, bytes]:
+    """The bytes behind every id: single bytes first, then each merge joins its
+    pair's bytes.
 
-    ``byte_ids[b]`` is the id of byte ``b`` (the identity, except for GPT-4's shuffled ranks).
+    ``byte_ids[b]`` is the id of byte ``b`` (the identity, except for GPT-4's
+    shuffled ranks).
 
     >>> build_vocab({(104, 105): 256})[256]
     b'hi'
@@ -205,6 +217,14 @@ def check_special_tokens(special_tokens: dict[str, int], vocab: Container[int]) 
         owners[idx] = text
 
 
+def check_ids(ids: Iterable[int], *known: Container[int]) -> None:
+    """A ``ValueError`` for the first id that none of ``known`` (the vocabulary, the
+    special ids) holds."""
+    for idx in ids:
+        if not any(idx in ids_of for ids_of in known):
+            raise ValueError(f"invalid token id {idx}: not in the vocabulary")
+
+
 class Tokenizer:
     """The state of a BPE tokenizer and what every kind shares: vocabulary, decode, save, load.
 
@@ -261,15 +281,16 @@ class Tokenizer:
 
     def decode(self, ids: Iterable[int]) -> str:
         """Ids back to text; byte sequences that are not valid UTF-8 become U+FFFD."""
-        inverse_special = {idx: text.encode("utf-8") for text, idx in self.special_tokens.items()}
+        specials = self.special_tokens.items()
+        inverse_special = {idx: text.encode("utf-8") for text, idx in specials}
+        ids = list(ids)
+        check_ids(ids, self.vocab, inverse_special)
         pieces = []
         for idx in ids:
             if idx in self.vocab:
                 pieces.append(self.vocab[idx])
-            elif idx in inverse_special:
-                pieces.append(inverse_special[idx])
             else:
-                raise ValueError(f"invalid token id {idx}: not in the vocabulary")
+                pieces.append(inverse_special[idx])
         return b"".join(pieces).decode("utf-8", errors="replace")
 
     # -- model files ---------------------------------------------------------------------------

@@ -15,7 +15,11 @@ from .base import Tokenizer, merge, train_plain
 from .train_fast import train_fast
 
 
-def encode_bytes(data: bytes, merges: dict, byte_ids: Sequence[int] = range(256)) -> list[int]:
+def encode_bytes(
+    data: bytes,
+    merges: dict,
+    byte_ids: Sequence[int] = range(256),
+) -> list[int]:
     """Encode bytes by applying the merges in the order they were learned.
 
     At each step the pair with the lowest merge id among the adjacent pairs is merged
@@ -33,20 +37,26 @@ def encode_bytes(data: bytes, merges: dict, byte_ids: Sequence[int] = range(256)
     return ids
 
 
+def check_no_split(pattern: str, special_tokens) -> None:
+    """A ``ValueError`` if a :class:`BasicTokenizer` is given a split pattern or
+    special tokens, which it cannot hold."""
+    if pattern or special_tokens:
+        raise ValueError(
+            "BasicTokenizer splits no text and has no special tokens; "
+            "use RegexTokenizer for a model with a pattern or special tokens"
+        )
+
+
 class BasicTokenizer(Tokenizer):
     """BPE on raw bytes: no split of the text, no special tokens."""
 
     def __init__(self, pattern="", special_tokens=None, byte_ids=None):
-        if pattern or special_tokens:
-            raise ValueError(
-                "BasicTokenizer splits no text and has no special tokens; "
-                "use RegexTokenizer for a model with a pattern or special tokens"
-            )
+        check_no_split(pattern, special_tokens)
         super().__init__(byte_ids=byte_ids)
 
     def train(self, text: str, vocab_size: int, fast: bool = True, callback=None):
-        """Learn ``vocab_size - 256`` merges from ``text`` (fast or plain trainer, same result);
-        ``callback(merges so far)`` runs after each merge."""
+        """Learn ``vocab_size - 256`` merges from ``text`` (fast or plain trainer,
+        same result); ``callback(merges so far)`` runs after each merge."""
         self.check_trainable(text, vocab_size)
         trainer = train_fast if fast else train_plain
         learned = trainer([text.encode("utf-8")], vocab_size - 256, callback)

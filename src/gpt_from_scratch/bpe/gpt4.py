@@ -51,7 +51,8 @@ def load_ranks(path: str | os.PathLike) -> dict[bytes, int]:
 
 
 def bpe_parts(ranks: dict[bytes, int], token: bytes, max_rank: int) -> list[bytes]:
-    """Encode ``token`` with byte-level BPE using only ranks below ``max_rank``; return the parts.
+    """Encode ``token`` with byte-level BPE using only ranks below ``max_rank``;
+    return the parts.
 
     Each step merges the adjacent pair whose joined bytes have the lowest rank.
 
@@ -68,18 +69,25 @@ def bpe_parts(ranks: dict[bytes, int], token: bytes, max_rank: int) -> list[byte
                 best_index, best_rank = i, rank
         if best_index is None:
             return parts
-        parts[best_index : best_index + 2] = [parts[best_index] + parts[best_index + 1]]
+        merged = parts[best_index] + parts[best_index + 1]
+        parts[best_index : best_index + 2] = [merged]
+
+
+def check_two_parts(token: bytes, rank: int, parts: list[bytes]) -> None:
+    """A ``ValueError`` unless BPE below ``rank`` leaves ``token`` in two parts."""
+    if len(parts) != 2:
+        raise ValueError(f"token {token!r} (rank {rank}) is not a merge of two lower ranks")
 
 
 def recover_merges(ranks: dict[bytes, int]) -> dict[Pair, int]:
-    """The merge ``(id of left part, id of right part) -> rank`` behind every multi-byte token."""
+    """The merge ``(id of left part, id of right part) -> rank`` behind every
+    multi-byte token."""
     merges = {}
     for token, rank in ranks.items():
         if len(token) == 1:
             continue
         parts = bpe_parts(ranks, token, max_rank=rank)
-        if len(parts) != 2:
-            raise ValueError(f"token {token!r} (rank {rank}) is not a merge of two lower ranks")
+        check_two_parts(token, rank, parts)
         merges[ranks[parts[0]], ranks[parts[1]]] = rank
     return merges
 
@@ -93,7 +101,8 @@ class GPT4Tokenizer(RegexTokenizer):
     """
 
     def __init__(self, ranks_path: str | os.PathLike | None = None):
-        ranks = load_ranks(data.path("cl100k_base") if ranks_path is None else ranks_path)
+        path = data.path("cl100k_base") if ranks_path is None else ranks_path
+        ranks = load_ranks(path)
         byte_ids = [ranks[bytes([byte])] for byte in range(256)]
         super().__init__(GPT4_SPLIT_PATTERN, GPT4_SPECIAL_TOKENS, byte_ids)
         self.set_merges(recover_merges(ranks))

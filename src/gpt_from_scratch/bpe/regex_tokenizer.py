@@ -89,23 +89,17 @@ class RegexTokenizer(Tokenizer):
     ) -> list[int]:
         """Encode ``text``, with tiktoken's rules for special tokens.
 
-        ``allowed_special`` strings become their special ids. A ``disallowed_special`` string
-        found in the text raises ``ValueError`` (by default every special token not allowed is
-        disallowed: text from a user must not smuggle in an ``<|endoftext|>``). Special
-        strings that are neither are encoded as ordinary text.
+        ``allowed_special`` strings become their special ids. A ``disallowed_special``
+        string found in the text raises ``ValueError`` (by default every special token
+        not allowed is disallowed: text from a user must not smuggle in an
+        ``<|endoftext|>``). Special strings that are neither are encoded as ordinary
+        text.
         """
         allowed = self._special_set(allowed_special)
-        disallowed = self._special_set(disallowed_special) - (
-            allowed if disallowed_special == "all" else set()
-        )
-        if disallowed:
-            found = _alternation(disallowed).search(text)
-            if found:
-                raise ValueError(
-                    f"the text contains the special token {found.group()!r} at index "
-                    f"{found.start()}, which is disallowed; pass it in allowed_special to encode "
-                    "it as a special token, or disallowed_special=() to encode it as text"
-                )
+        disallowed = self._special_set(disallowed_special)
+        if disallowed_special == "all":
+            disallowed -= allowed
+        check_disallowed_special(text, disallowed)
         if not allowed:
             return self.encode_ordinary(text)
         ids: list[int] = []
@@ -124,6 +118,19 @@ class RegexTokenizer(Tokenizer):
         if unknown:
             raise ValueError(f"unknown special tokens {sorted(unknown)}")
         return set(which)
+
+
+def check_disallowed_special(text: str, disallowed: Collection[str]) -> None:
+    """A ``ValueError`` for the first ``disallowed`` special token found in ``text``."""
+    if not disallowed:
+        return
+    found = _alternation(disallowed).search(text)
+    if found:
+        raise ValueError(
+            f"the text contains the special token {found.group()!r} at index "
+            f"{found.start()}, which is disallowed; pass it in allowed_special to encode "
+            "it as a special token, or disallowed_special=() to encode it as text"
+        )
 
 
 def _alternation(tokens: Collection[str]) -> regex.Pattern:

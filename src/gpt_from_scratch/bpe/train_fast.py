@@ -28,9 +28,10 @@ from .base import Pair
 def merge_with_delta(ids: list[int], pair: Pair, idx: int) -> tuple[list[int], Counter]:
     """Merge ``pair`` into ``idx`` in ``ids`` and return the change in pair counts.
 
-    Only pairs touching a merged position change: each merge at ``i`` removes the pairs that
-    start at ``i - 1``, ``i`` and ``i + 1`` and adds the pairs around the new token. Positions
-    are collected in sets first, so two adjacent merges never count a shared pair twice.
+    Only pairs touching a merged position change: each merge at ``i`` removes the
+    pairs that start at ``i - 1``, ``i`` and ``i + 1`` and adds the pairs around the
+    new token. Positions are collected in sets first, so two adjacent merges never
+    count a shared pair twice.
 
     >>> new, delta = merge_with_delta([1, 2, 3, 1, 2], (1, 2), 9)
     >>> new, dict(delta)
@@ -38,8 +39,10 @@ def merge_with_delta(ids: list[int], pair: Pair, idx: int) -> tuple[list[int], C
     """
     first, second = pair
     new_ids: list[int] = []
-    removed: set[int] = set()  # positions i in ids of removed pairs (ids[i], ids[i + 1])
-    added: set[int] = set()  # positions j in new_ids of added pairs (new_ids[j], new_ids[j + 1])
+    # removed: positions i in ids of removed pairs (ids[i], ids[i + 1]);
+    # added: positions j in new_ids of added pairs (new_ids[j], new_ids[j + 1])
+    removed: set[int] = set()
+    added: set[int] = set()
     i, n = 0, len(ids)
     while i < n:
         if ids[i] == first and i + 1 < n and ids[i + 1] == second:
@@ -61,10 +64,12 @@ def merge_with_delta(ids: list[int], pair: Pair, idx: int) -> tuple[list[int], C
 
 
 def train_fast(
-    chunks: Iterable[bytes], num_merges: int, callback: Callable[[int], None] | None = None
+    chunks: Iterable[bytes],
+    num_merges: int,
+    callback: Callable[[int], None] | None = None,
 ) -> list[tuple[Pair, int]]:
-    """The same merges and counts as ``train_plain(chunks, num_merges)``, computed incrementally.
-    ``callback(merges so far)`` runs after each merge.
+    """The same merges and counts as ``train_plain(chunks, num_merges)``, computed
+    incrementally. ``callback(merges so far)`` runs after each merge.
 
     >>> train_fast([b"aaabdaaabac"], 3)
     [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
@@ -74,7 +79,8 @@ def train_fast(
     weights = list(chunk_counts.values())
 
     counts: Counter = Counter()
-    where: dict[Pair, set[int]] = {}  # pair -> chunks that contain it (may hold stale chunks)
+    # pair -> chunks that contain it (may hold stale chunks)
+    where: dict[Pair, set[int]] = {}
     for c, ids in enumerate(sequences):
         for pair in pairwise(ids):
             counts[pair] += weights[c]

@@ -47,7 +47,7 @@ class Head(nn.Module):
         k = self.key(x)  # (B, T, hs): what each position holds
         v = self.value(x)  # (B, T, hs): what each position gives
         scores = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)
-        scores = scores.masked_fill(future_mask(T), -np.inf)  # no peeking ahead
+        scores = scores.masked_fill(future_mask(T), -np.inf)  # (B, T, T), no peeking
         weights = scores.softmax(axis=-1)  # (B, T, T), each row sums to 1
         self.weights = weights.data
         return weights @ v  # (B, T, hs)
@@ -83,7 +83,7 @@ class BatchedSelfAttention(nn.Module):
         qkv = qkv.permute(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
         q, k, v = qkv[0], qkv[1], qkv[2]  # each (B, nh, T, hs)
         scores = q @ k.transpose(-2, -1) * hs**-0.5  # (B, nh, T, T)
-        scores = scores.masked_fill(future_mask(T), -np.inf)
+        scores = scores.masked_fill(future_mask(T), -np.inf)  # (B, nh, T, T)
         y = scores.softmax(axis=-1) @ v  # (B, nh, T, hs)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side
         return self.c_proj(y)  # (B, T, C)

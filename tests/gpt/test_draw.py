@@ -4,6 +4,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from dataclasses import replace  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -18,7 +21,7 @@ from gpt_from_scratch.makemore.train import History  # noqa: E402
 
 
 def texts(fig):
-    return [t.get_text() for ax in fig.axes for t in ax.texts] + [fig._suptitle.get_text()]
+    return [t.get_text() for t in [*fig.texts, *(t for ax in fig.axes for t in ax.texts)]]
 
 
 def renders(fig, tmp_path):
@@ -43,7 +46,20 @@ def test_the_transformer_carries_the_configurations_shapes(n_embd, n_head, block
         f"(B, {block_size}, {4 * n_embd})",
     ):
         assert shape in written, shape
-    assert "x 2" in written and renders(fig, tmp_path)
+    assert "Block  × 2" in written and renders(fig, tmp_path)
+    assert fig.get_figwidth() == 10
+    assert min(t.get_fontsize() for ax in fig.axes for t in ax.texts) >= 10
+
+
+@pytest.mark.parametrize(
+    "switch, part", [("layer_norm", "LayerNorm"), ("mlp", "MLP"), ("residual", "x + attention")]
+)
+def test_the_transformer_leaves_out_what_the_configuration_switches_off(switch, part):
+    full = GPTConfig(vocab_size=65, block_size=16, n_layer=3, n_head=4, n_embd=32)
+    assert part in "\n".join(texts(draw_transformer(full)))
+    drawn = "\n".join(texts(draw_transformer(replace(full, **{switch: False}))))
+    assert part not in drawn and "CausalSelfAttention" in drawn
+    plt.close("all")
 
 
 def test_attention_maps_tick_every_character_and_share_a_colour_bar(tmp_path):
@@ -73,5 +89,9 @@ def test_losses_and_the_ladder_are_labelled(tmp_path):
     ax = fig.axes[0]
     ticks = zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True)
     assert sorted(ticks) == [(0, "b"), (1, "a")]  # the first row on top
-    assert {"2.500", "2.100"} <= {t.get_text() for t in ax.texts}
+    values = {t.get_text(): t.get_position()[0] for t in ax.texts}
+    assert values.keys() == {"2.500", "2.100"}
+    assert values["2.500"] > 2.5  # written past the bar's end and past its marker
     assert renders(fig, tmp_path)
+    fig = draw_losses(history)  # one run, not a dict of them
+    assert len(fig.axes[0].get_legend().get_texts()) == 2

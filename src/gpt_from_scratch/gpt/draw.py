@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Circle, FancyBboxPatch, Rectangle
 
 COLOURS = {
     "embed": "#dbe9f6",
@@ -23,90 +24,170 @@ COLOURS = {
     "out": "#e8dff5",
 }
 RESIDUAL = "#2b6cb0"
-
-
-def _box(ax, x, y, text, kind, fontsize=10):
-    style = {"boxstyle": "round,pad=0.6", "fc": COLOURS[kind], "ec": "#555555"}
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, bbox=style)
-
-
-def _arrow(ax, start, end, label="", colour="black", left=False):
-    props = {"arrowstyle": "-|>", "lw": 1.1, "color": colour, "shrinkA": 0, "shrinkB": 0}
-    ax.annotate("", xy=end, xytext=start, arrowprops=props)
-    if label:
-        x, y = start[0] + (-0.03 if left else 0.03), (start[1] + end[1]) / 2
-        ha = "right" if left else "left"
-        ax.text(x, y, label, fontsize=9, va="center", ha=ha, family="monospace")
+FONT = 10  # points; the transformer's axes measure inches, so a line is FONT * 1.3 / 72
+LINE = FONT * 1.3 / 72
+GAP = 0.6  # inches of arrow between two parts
+PLUS = 0.14  # the radius of a residual addition
 
 
 def draw_transformer(config):
-    """The model (left) and one block (right) for ``config``, shapes on the arrows."""
-    C, T, V = config.n_embd, config.block_size, config.vocab_size
-    nh, hs = config.n_head, config.n_embd // config.n_head
-    fig, (model_ax, block_ax) = plt.subplots(1, 2, figsize=(12, 7.5))
-    for ax in (model_ax, block_ax):
-        ax.set(xlim=(0, 1), ylim=(0, 1))
-        ax.axis("off")
-    _draw_model(model_ax, config, C, T, V)
-    _draw_block(block_ax, C, T, nh, hs)
-    fig.suptitle(
-        f"GPT: {config.n_layer} blocks of {nh} heads, C = {C} channels, "
-        f"context T = {T}, vocabulary V = {V}; B is the batch",
-        fontsize=12,
-    )
-    fig.tight_layout()
+    """The model (left) and one of its blocks (right) for ``config``, shapes on arrows."""
+    model, block = _model_parts(config), _block_parts(config)
+    height = max(_column_height(model), _column_height(block)) + 1.6
+    fig = plt.figure(figsize=(10, height))
+    ax = fig.add_axes((0, 0, 1, 1), xlim=(0, 10), ylim=(0, height))
+    ax.axis("off")
+    ax.text(5, height - 0.3, _summary(config), ha="center", va="top", fontsize=FONT + 1)
+    top, bottom = height - 1.25, 0.25
+    model_boxes = _draw_stack(ax, model, 2.0, top, bottom, width=2.8, side="right")
+    frame = (4.7, bottom - 0.1, 4.95, top - bottom + 0.2)  # x, y, width, height
+    _draw_block(ax, block, config, frame)
+    _link(ax, model_boxes[2], frame)  # the model's "Block x n" is the frame's block
     return fig
 
 
-def _draw_model(ax, config, C, T, V):
-    ax.set_title("the model", fontsize=11)
-    x = 0.35
-    rows = [
-        (0.95, "token ids", "embed", f"(B, {T})"),
-        (0.78, "token embedding wte\n+ position embedding wpe", "embed", f"(B, {T}, {C})"),
-        (0.58, f"Block   x {config.n_layer}", "attn", f"(B, {T}, {C})"),
-        (0.41, "LayerNorm ln_f", "norm", f"(B, {T}, {C})"),
-        (0.24, "x @ wteᵀ  (the head is wte)", "out", f"(B, {T}, {V})"),
-        (0.06, "logits: next-token\nprobabilities by softmax", "out", ""),
+def _summary(config):
+    C, nh = config.n_embd, config.n_head
+    parts = [
+        f"{_count(config.n_layer, 'block')} of {_count(nh, 'head')}",
+        f"C = {C}, head size hs = {config.head_size}",
+        f"context T = {config.block_size}, vocabulary V = {config.vocab_size}",
     ]
-    for y, text, kind, _ in rows:
-        _box(ax, x, y, text, kind)
-    for (y0, _, _, shape), (y1, _, _, _) in zip(rows, rows[1:], strict=False):
-        _arrow(ax, (x, y0 - 0.045), (x, y1 + 0.045), shape)
+    notes = ["B: the batch", "linear layers with biases" if config.bias else "no biases"]
+    if config.dropout:
+        notes.append(f"dropout {config.dropout:g}")
+    return "GPT: " + "; ".join(parts) + "\n" + ", ".join(notes)
 
 
-def _draw_block(ax, C, T, nh, hs):
-    ax.set_title("one block: pre-norm, with residual connections", fontsize=11)
-    x, side = 0.5, 0.9
-    stream = f"(B, {T}, {C})"
+def _count(n, noun):
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _model_parts(config):
+    """The model's parts top to bottom: (text, colour, shape on the arrow below it)."""
+    B_T, stream = f"(B, {config.block_size})", _stream(config)
+    parts = [
+        ("token ids", "embed", B_T),
+        ("token embedding wte\n+ position embedding wpe", "embed", stream),
+        (f"Block  × {config.n_layer}", "attn", stream),
+    ]
+    if config.layer_norm:
+        parts.append(("LayerNorm ln_f", "norm", stream))
+    vocab = f"(B, {config.block_size}, {config.vocab_size})"
+    parts.append(("lm_head: x @ wteᵀ\n(tied to the token embedding)", "out", vocab))
+    parts.append(("logits: softmax gives the\nnext token's probabilities", "out", None))
+    return parts
+
+
+def _stream(config, width=None):
+    return f"(B, {config.block_size}, {width or config.n_embd})"
+
+
+def _block_parts(config):
+    """One block's parts top to bottom, as in ``model.Block``; "+" is a residual addition."""
+    T, C, nh, hs = config.block_size, config.n_embd, config.n_head, config.head_size
     attention = (
-        f"CausalSelfAttention\nc_attn: q, k, v, each (B, {nh}, {T}, {hs})\n"
-        f"softmax(q kᵀ / √{hs}, future masked) v\nheads side by side, c_proj"
+        f"CausalSelfAttention\nc_attn: {_stream(config, 3 * C)} → q, k, v\n"
+        f"each (B, {nh}, {T}, {hs})\nsoftmax(q kᵀ / √{hs}, future masked) v\n"
+        + ("c_proj" if nh == 1 else f"{nh} heads side by side, c_proj")
     )
-    _box(ax, x, 0.83, "LayerNorm ln_1", "norm")
-    _box(ax, x, 0.67, attention, "attn", fontsize=9)
-    _box(ax, x, 0.37, "LayerNorm ln_2", "norm")
-    _box(ax, x, 0.24, f"MLP: c_fc to (B, {T}, {4 * C}),\nGELU, c_proj back to C", "mlp")
-    _arrow(ax, (x, 1.0), (x, 0.865), f"x {stream}", left=True)
-    _arrow(ax, (x, 0.795), (x, 0.745))
-    _arrow(ax, (x, 0.595), (x, 0.53))
-    _arrow(ax, (x, 0.50), (x, 0.405), f"x + attention\n{stream}", left=True)
-    _arrow(ax, (x, 0.335), (x, 0.285))
-    _arrow(ax, (x, 0.195), (x, 0.125))
-    _arrow(ax, (x, 0.095), (x, 0.0), f"x + MLP\n{stream}", left=True)
-    for top, plus in ((0.935, 0.515), (0.455, 0.11)):
-        ax.plot([x, side, side], [top, top, plus], color=RESIDUAL, lw=1.3)
-        _arrow(ax, (side, plus), (x + 0.02, plus), colour=RESIDUAL)
-        ax.text(x, plus, "⊕", ha="center", va="center", fontsize=16, color=RESIDUAL)
+    mlp = f"MLP: c_fc to {_stream(config, 4 * C)}\nGELU, c_proj back to {_stream(config)}"
+    parts = [("LayerNorm ln_1", "norm", None)] if config.layer_norm else []
+    parts.append((attention, "attn", None if config.residual else _stream(config)))
+    if config.residual:
+        parts.append(("+", "plus", f"x + attention\n{_stream(config)}"))
+    if config.mlp:
+        parts += [("LayerNorm ln_2", "norm", None)] if config.layer_norm else []
+        parts.append((mlp, "mlp", None))
+        parts += [("+", "plus", None)] if config.residual else []
+    return parts
+
+
+def _height(text, kind):
+    return 2 * PLUS if kind == "plus" else LINE * (text.count("\n") + 1) + 0.22
+
+
+def _column_height(parts):
+    return sum(_height(text, kind) for text, kind, _ in parts) + GAP * (len(parts) + 1) + 0.6
+
+
+def _part(ax, x, y, text, kind, width, height):
+    if kind == "plus":
+        ax.add_patch(Circle((x, y), PLUS, fc="white", ec=RESIDUAL, lw=1.3))
+        ax.text(x, y, "+", ha="center", va="center", fontsize=FONT + 3, color=RESIDUAL)
+        return (x - PLUS, y - PLUS, 2 * PLUS, 2 * PLUS)
+    box = (x - width / 2, y - height / 2, width, height)
+    style = "round,pad=0,rounding_size=0.08"
+    ax.add_patch(FancyBboxPatch(box[:2], width, height, style, fc=COLOURS[kind], ec="#555"))
+    ax.text(x, y, text, ha="center", va="center", fontsize=FONT, linespacing=1.3)
+    return box
+
+
+def _arrow(ax, start, end, label=None, side="right", colour="black"):
+    props = {"arrowstyle": "-|>", "lw": 1.1, "color": colour, "shrinkA": 0, "shrinkB": 0}
+    ax.annotate("", xy=end, xytext=start, arrowprops=props)
+    if label:
+        dx, ha = (0.1, "left") if side == "right" else (-0.1, "right")
+        y = (start[1] + end[1]) / 2
+        ax.text(start[0] + dx, y, label, ha=ha, va="center", fontsize=FONT, family="monospace")
+
+
+def _draw_block(ax, parts, config, frame):
+    """One block inside ``frame``: its parts, the stream in and out, the residual paths."""
+    x0, y0, width, height = frame
+    x, top, bottom = x0 + width * 0.42, y0 + height, y0
+    ax.add_patch(Rectangle((x0, y0), width, height, fc="none", ec="#c77d2e", ls="--"))
+    title = "one block: pre-norm" if config.layer_norm else "one block"
+    title += ", residual connections" if config.residual else ", no residual connections"
+    ax.text(x0 + width / 2, top + 0.08, title, ha="center", va="bottom", fontsize=FONT)
+    heights = sum(_height(text, kind) for text, kind, _ in parts)
+    spare = (height - heights - GAP * (len(parts) - 1)) / 2  # for the arrows in and out
+    entry, exit_ = top - spare, bottom + spare
+    _arrow(ax, (x, top), (x, entry), f"x {_stream(config)}", "left")
+    boxes = _draw_stack(ax, parts, x, entry, exit_)
+    _arrow(ax, (x, exit_), (x, bottom), _stream(config), "left")
+    if config.residual:
+        _draw_residuals(ax, parts, boxes, x, top, x + 1.85)
+
+
+def _draw_stack(ax, parts, x, top, bottom, width=3.3, side="left"):
+    """The parts centred on ``x`` from ``top`` down to ``bottom``, arrows between them with
+    their shapes on ``side``; returns the parts' (x, y, width, height) in order."""
+    heights = [_height(text, kind) for text, kind, _ in parts]
+    gap = (top - bottom - sum(heights)) / max(len(parts) - 1, 1)
+    boxes, y = [], top
+    for i, ((text, kind, shape), h) in enumerate(zip(parts, heights, strict=True)):
+        boxes.append(_part(ax, x, y - h / 2, text, kind, width, h))
+        y -= h
+        if i < len(parts) - 1:
+            _arrow(ax, (x, y), (x, y - gap), shape, side)
+            y -= gap
+    return boxes
+
+
+def _link(ax, box, frame):
+    """Dashed lines from the right corners of ``box`` to the left corners of ``frame``."""
+    bx, by, bw, bh = box
+    fx, fy, _, fh = frame
+    for start, end in (((bx + bw, by + bh), (fx, fy + fh)), ((bx + bw, by), (fx, fy))):
+        ax.plot([start[0], end[0]], [start[1], end[1]], color="#c77d2e", ls="--", lw=1)
+
+
+def _draw_residuals(ax, parts, boxes, x, top, side):
+    """From above each sub-layer, around it on the right, into its "+"."""
+    start = top
+    for i, (_, kind, _) in enumerate(parts):
+        if kind != "plus":
+            continue
+        px, py, _, _ = boxes[i]
+        branch = start - GAP / 2 - 0.05
+        ax.plot([x, side, side], [branch, branch, py + PLUS], color=RESIDUAL, lw=1.3)
+        _arrow(ax, (side, py + PLUS), (px + 2 * PLUS, py + PLUS), colour=RESIDUAL)
+        middle = (branch + py) / 2
         ax.text(
-            side + 0.02,
-            (top + plus) / 2,
-            "residual",
-            rotation=90,
-            va="center",
-            color=RESIDUAL,
-            fontsize=9,
+            side + 0.08, middle, "residual", rotation=90, va="center", color=RESIDUAL, fontsize=FONT
         )
+        start = py
 
 
 def draw_attention(weights: np.ndarray, labels, heads=None, title="head", columns=2):
@@ -141,10 +222,11 @@ def draw_attention(weights: np.ndarray, labels, heads=None, title="head", column
     return fig
 
 
-def draw_losses(runs: dict, baseline: float | None = None):
-    """Training (a running mean) and validation losses of each run in ``runs``, a dict
-    ``label -> History`` (or a History's JSON), against the step."""
-    fig, ax = plt.subplots(figsize=(10, 4))
+def draw_losses(runs, baseline: float | None = None):
+    """Training (a running mean) and validation losses against the step, of one History or
+    of each run in ``runs``, a dict ``label -> History`` (or a History's JSON)."""
+    runs = {"run": runs} if hasattr(runs, "evals") else runs
+    fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
     for i, (label, history) in enumerate(runs.items()):
         loss = np.asarray(history["loss"] if isinstance(history, dict) else history.loss)
         evals = history["evals"] if isinstance(history, dict) else history.evals
@@ -158,28 +240,28 @@ def draw_losses(runs: dict, baseline: float | None = None):
     if baseline is not None:
         ax.axhline(baseline, color="k", ls=":", lw=1, label="bigram baseline")
     ax.set(xlabel="step", ylabel="cross-entropy (nats per character)")
-    ax.legend(fontsize=9, loc="upper right")
-    fig.tight_layout()
+    ax.legend(fontsize=10, loc="upper right")
     return fig
 
 
 def draw_ladder(rows, published=None):
-    """A horizontal bar per (label, validation loss) in ``rows``, the value written at the
-    bar's end, and ``published`` values (label -> loss) as markers."""
+    """A horizontal bar per (label, validation loss) in ``rows``, the first on top, its value
+    written past the bar's end, and ``published`` values (label -> loss) as markers."""
     labels = [label for label, _ in rows]
     values = np.array([value for _, value in rows])
-    fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) + 1.2), layout="constrained")
     y = np.arange(len(rows))[::-1]
     ax.barh(y, values, color="#9ecae1", label="this build")
-    for yi, value in zip(y, values, strict=True):
-        ax.text(value - 0.01, yi, f"{value:.3f}", va="center", ha="right", fontsize=9)
     known = {k: v for k, v in (published or {}).items() if v is not None and np.isfinite(v)}
+    for yi, label, value in zip(y, labels, values, strict=True):
+        end = max(value, known.get(label, value)) + 0.015  # past the bar and its marker
+        ax.text(end, yi, f"{value:.3f}", va="center", ha="left", fontsize=10)
     marks = [(yi, known[label]) for yi, label in zip(y, labels, strict=True) if label in known]
     if marks:
         ax.plot([v for _, v in marks], [yi for yi, _ in marks], "kD", label="published")
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, labels, fontsize=10)
     low = min(values.min(), *known.values()) - 0.15
-    ax.set(xlabel="validation loss (nats per character)", xlim=(low, values.max() + 0.12))
-    ax.legend(loc="lower right", fontsize=9)
-    fig.tight_layout()
+    high = max(values.max(), *known.values()) + 0.12
+    ax.set(xlabel="validation loss (nats per character)", xlim=(low, high))
+    ax.legend(loc="lower right", fontsize=10)
     return fig

@@ -6,6 +6,13 @@
 from gpt_from_scratch.gpt.config import GPTConfig
 from gpt_from_scratch.gpt.data import CharVocab, encode_text, get_batch, train_val_split
 from gpt_from_scratch.gpt.generate import sample_text
+from gpt_from_scratch.gpt.heads import (
+    BatchedSelfAttention,
+    Head,
+    MultiHeadAttention,
+    batched_from_model,
+    heads_from_batched,
+)
 from gpt_from_scratch.gpt.model import GPT, BigramLanguageModel, NextCharacterGPT
 from gpt_from_scratch.gpt.train import (
     TrainConfig,
@@ -17,15 +24,20 @@ from gpt_from_scratch.gpt.train import (
 
 __all__ = [
     "GPT",
+    "BatchedSelfAttention",
     "BigramLanguageModel",
     "CharVocab",
     "GPTConfig",
+    "Head",
+    "MultiHeadAttention",
     "NextCharacterGPT",
     "TrainConfig",
+    "batched_from_model",
     "encode_text",
     "estimate_loss",
     "fit",
     "get_batch",
+    "heads_from_batched",
     "make_optimizer",
     "random_windows",
     "sample_text",

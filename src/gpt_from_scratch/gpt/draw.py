@@ -200,9 +200,10 @@ def draw_attention(weights: np.ndarray, labels, heads=None, title="head", column
     heads = list(range(len(weights))) if heads is None else list(heads)
     T = weights.shape[-1]
     shown = [{"\n": "⏎", " ": "␣"}.get(c, c) for c in labels]
+    columns = min(columns, len(heads))
     rows = -(-len(heads) // columns)
     fig, axes = plt.subplots(
-        rows, columns, figsize=(11, 5.2 * rows), squeeze=False, layout="constrained"
+        rows, columns, figsize=(5.5 * columns, 5.2 * rows), squeeze=False, layout="constrained"
     )
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
     for ax, head in zip(axes.flat, heads, strict=False):

@@ -52,7 +52,11 @@ COMMANDS = {
 def run_command(module, argv: list[str], crash_at: str) -> int:
     """Run a command in a fresh process (with the crash hook set); its exit status."""
     env = {**os.environ, CRASH_AT: crash_at}
-    code = f"import sys; from {module.__name__} import main; sys.exit(main({argv!r}))"
+    # A process started in the background inherits SIGINT ignored; Ctrl-C must reach it.
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        f"from {module.__name__} import main; sys.exit(main({argv!r}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=120)
     return done.returncode
 

@@ -241,7 +241,7 @@ def draw_losses(runs, baseline: float | None = None):
     if baseline is not None:
         ax.axhline(baseline, color="k", ls=":", lw=1, label="bigram baseline")
     ax.set(xlabel="step", ylabel="cross-entropy (nats per character)")
-    ax.legend(fontsize=10, loc="upper right")
+    ax.legend(fontsize=10, loc="center right")
     return fig
 
 

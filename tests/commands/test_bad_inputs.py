@@ -227,7 +227,9 @@ COMMAND_CASES = [
     # -- gpt train: input files and data sets ---------------------------------------------------
     case("gpt", GPT_NEW.replace("text.txt", "missing.txt"), FAILURE, "missing.txt: no such file"),
     case("gpt", GPT_NEW.replace("text.txt", "folder"), FAILURE, "folder: is a folder"),
-    case("gpt", GPT_NEW.replace("text.txt", "binary.bin"), FAILURE, "binary.bin: not UTF-8"),
+    case(
+        "gpt", GPT_NEW.replace("text.txt", "binary.bin"), FAILURE, "binary.bin, line 1: not UTF-8"
+    ),
     case("gpt", GPT_NEW.replace("text.txt", "empty.txt"), FAILURE, "empty.txt: the file is empty"),
     case(
         "gpt",
@@ -431,7 +433,12 @@ COMMAND_CASES = [
     case("bpe", BPE_NEW.replace("text.txt", "empty.txt"), FAILURE, "empty.txt: the file is empty"),
     case("bpe", BPE_NEW.replace("text.txt", "folder"), FAILURE, "folder: is a folder"),
     case("bpe", BPE_NEW.replace("text.txt", "missing.txt"), FAILURE, "missing.txt: no such file"),
-    case("bpe", BPE_NEW.replace("text.txt", "binary.bin"), FAILURE, "binary.bin: not UTF-8 text"),
+    case(
+        "bpe",
+        BPE_NEW.replace("text.txt", "binary.bin"),
+        FAILURE,
+        "binary.bin, line 1: not UTF-8 text",
+    ),
     case("bpe", BPE_NEW.replace("text.txt", "nodataset"), FAILURE, "nor a data set name"),
     case(
         "bpe",

@@ -33,19 +33,6 @@ PATTERNS = {"gpt4": GPT4_SPLIT_PATTERN, "gpt2": GPT2_SPLIT_PATTERN}
 MOST_TOKENS = 1 << 20
 
 
-def read_training_text(source: str) -> str:
-    """A UTF-8 text file by path, or a data set by name (``tinyshakespeare``); a missing,
-    binary or empty one is a clear error."""
-    path = data.file_or_dataset(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{source}: not UTF-8 text (byte {err.start} is invalid)") from None
-    if not text:
-        raise ValueError(f"{source}: the file is empty; there is nothing to learn merges from")
-    return text
-
-
 def check_out(prefix: str) -> None:
     """Refuse, before any training, an ``--out`` whose files could not be written."""
     prefix = Path(prefix)
@@ -62,7 +49,8 @@ def check_out(prefix: str) -> None:
 
 def train(args: argparse.Namespace) -> None:
     check_out(args.out)
-    text = read_training_text(args.text)
+    empty = "the file is empty; there is nothing to learn merges from"
+    text = cli.read_text_input(args.text, empty)
     if args.pattern == "none":
         tokenizer = BasicTokenizer()
     else:

@@ -23,8 +23,9 @@ import traceback
 from collections.abc import Callable
 from typing import NoReturn
 
+from gpt_from_scratch import data
 from gpt_from_scratch.checkpoint import CheckpointError
-from gpt_from_scratch.data import DataError
+from gpt_from_scratch.data import DataError, read_text_file
 from gpt_from_scratch.runs import RunFolder, RunLockedError
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -94,6 +95,15 @@ count = integer(1)
 seed = integer(0, SEED_LIMIT - 1)
 positive = real(0.0)
 fraction = real(0.0, 1.0, low_open=False)
+
+
+def read_text_input(source: str, empty: str = "the file is empty") -> str:
+    """The text of a UTF-8 file, or of a data set named by the data module; a missing,
+    binary or empty one is an error naming it (``empty`` says why an empty one is)."""
+    text = read_text_file(data.file_or_dataset(source))
+    if not text:
+        raise ValueError(f"{source}: {empty}")
+    return text
 
 
 def available_memory() -> int:

@@ -18,7 +18,6 @@ import re
 import sys
 from dataclasses import asdict, fields
 
-from gpt_from_scratch import data
 from gpt_from_scratch.checkpoint import CheckpointError, restore_training
 from gpt_from_scratch.commands import cli
 from gpt_from_scratch.commands.cli import UsageError
@@ -35,19 +34,6 @@ from gpt_from_scratch.tensor import engine, manual_seed
 CHECKPOINT_TYPE = "gpt"
 # Keys every gpt checkpoint's meta.json holds; a missing one is a damaged checkpoint.
 META_KEYS = ("config", "train_config", "vocab", "step", "history", "rng")
-
-
-def read_input(path: str) -> str:
-    """The text of a UTF-8 file (or of a data set named by the data module), with a clear error
-    for a missing, binary or empty one."""
-    file = data.file_or_dataset(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 text (byte {err.start} is invalid)") from None
-    if not text:
-        raise ValueError(f"{path}: the file is empty")
-    return text
 
 
 def checkpoint_meta(model, vocab: CharVocab, config: TrainConfig, step, history) -> dict:
@@ -168,7 +154,7 @@ def as_flags(message: str) -> str:
 
 def prepare(args) -> tuple[CharVocab, tuple, GPTConfig, TrainConfig]:
     """Everything checked before any work: the text, its split, the model's size."""
-    text = read_input(args.input)
+    text = cli.read_text_input(args.input)
     vocab = CharVocab.from_text(text)
     train_data, val_data = train_val_split(encode_text(text, vocab))
     if len(val_data) <= args.block_size:

@@ -151,12 +151,17 @@ def load_meta(folder: str | Path, expected_sha256: str | None = None) -> dict[st
 
 
 def load_checkpoint(
-    folder: str | Path, expected_type: str | None = None, *, meta_sha256: str | None = None
+    folder: str | Path,
+    expected_type: str | None = None,
+    *,
+    meta_sha256: str | None = None,
+    required: tuple[str, ...] = (),
 ) -> tuple[Arrays, dict[str, Any]]:
     """Load ``(arrays, meta)`` from a checkpoint folder, checking that every file is whole.
 
     ``arrays[stem][name]`` is the array ``name`` of ``<stem>.safetensors``. ``expected_type``,
-    when given, must equal ``meta["type"]``; ``meta_sha256``, the hash of ``meta.json``.
+    when given, must equal ``meta["type"]``; ``meta_sha256``, the hash of ``meta.json``; and
+    ``meta`` must hold every key of ``required``.
     """
     folder = Path(folder)
     meta = load_meta(folder, meta_sha256)
@@ -165,6 +170,9 @@ def load_checkpoint(
             f"{folder}: checkpoint holds a {meta.get('type')!r} model, "
             f"not a {expected_type!r} model"
         )
+    missing = [key for key in required if key not in meta]
+    if missing:
+        raise CheckpointError(f"{folder}: meta.json lacks {missing}; the checkpoint is damaged")
     arrays = {}
     for name, sha256 in meta["files"].items():
         path = folder / name

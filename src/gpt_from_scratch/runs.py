@@ -65,6 +65,16 @@ def step_name(step: int) -> str:
     return f"step-{step:08d}"
 
 
+def named_entries(pointer: dict[str, Any]) -> list[dict[str, str]]:
+    """The pointer's entries: the last, the best and the recent checkpoints."""
+    return [pointer["last"], pointer["best"], *pointer["recent"]]
+
+
+def named_folders(pointer: dict[str, Any]) -> set[str]:
+    """The step folders a pointer names."""
+    return {entry["folder"] for entry in named_entries(pointer)}
+
+
 class RunFolder:
     """A training run's folder: its pointer, its step folders and its lock."""
 
@@ -88,7 +98,7 @@ class RunFolder:
             raise CheckpointError(f"{self.path}: holds no saved run ({POINTER} is missing)")
         try:
             pointer = json.loads(path.read_text(encoding="utf-8"))
-            entries = [pointer["last"], pointer["best"], *pointer["recent"]]
+            entries = named_entries(pointer)
             if pointer.get("version") != POINTER_VERSION or not all(
                 isinstance(e["folder"], str)
                 and re.fullmatch(r"step-\d{8,}", e["folder"])
@@ -104,8 +114,9 @@ class RunFolder:
         """The step folder the pointer names ``which`` (``"last"`` or ``"best"``)."""
         return self.path / STEPS / self.pointer()[which]["folder"]
 
-    def load(self, which: str = "last", expected_type: str | None = None):
-        """``(arrays, meta)`` of the checkpoint the pointer names ``which``.
+    def load(self, which: str = "last", expected_type: str | None = None, required=()):
+        """``(arrays, meta)`` of the checkpoint the pointer names ``which``, whose meta holds
+        every key of ``required`` (:func:`~gpt_from_scratch.checkpoint.load_checkpoint`).
 
         A writer may replace the pointer and remove the old folder while we read; then the
         pointer is read again.
@@ -113,17 +124,13 @@ class RunFolder:
         for attempt in range(3):
             entry = self.pointer()[which]
             folder = self.path / STEPS / entry["folder"]
+            sha256 = entry["meta_sha256"]
             try:
-                return load_checkpoint(folder, expected_type, meta_sha256=entry["meta_sha256"])
+                return load_checkpoint(folder, expected_type, meta_sha256=sha256, required=required)
             except CheckpointError:
                 if attempt == 2 or self.pointer()[which] == entry:
                     raise
         raise AssertionError("unreachable")
-
-    def named(self) -> set[str]:
-        """The step folders the pointer names: the last, the best and the recent ones."""
-        pointer = self.pointer()
-        return {e["folder"] for e in [pointer["last"], pointer["best"], *pointer["recent"]]}
 
     def step_folders(self) -> list[str]:
         """The names of the complete step folders on disk, oldest first."""
@@ -192,14 +199,14 @@ class RunFolder:
             raise RuntimeError(f"{self.path}: save() needs the run's lock (with run.lock(): ...)")
         name = step_name(step)
         folder = self.path / STEPS / name
-        if self.holds_run() and name in self.named():
+        old = self.pointer() if self.holds_run() else None
+        if old is not None and name in named_folders(old):
             raise ValueError(f"{folder}: step {step} is saved already")
         if folder.exists():
             # Written by a run killed before it could name it; the pointer names older steps.
             shutil.rmtree(folder)
         meta_bytes = save_checkpoint(folder, arrays, meta)
         entry = {"folder": name, "meta_sha256": hashlib.sha256(meta_bytes).hexdigest()}
-        old = self.pointer() if self.holds_run() else None
         recent = [*(old["recent"] if old else []), entry][-self.keep :]
         pointer = {
             "version": POINTER_VERSION,
@@ -208,7 +215,7 @@ class RunFolder:
             "recent": recent,
         }
         atomic_write(self.path / POINTER, (json.dumps(pointer, indent=2) + "\n").encode())
-        self.remove_unnamed()
+        self.remove_unnamed(named_folders(pointer))
         return folder
 
     def save_training(self, step: int, meta: dict[str, Any], model, optimizer=None, *, best):
@@ -216,16 +223,18 @@ class RunFolder:
         arrays, extra = training_state(model, optimizer)
         return self.save(step, arrays, {**meta, **extra}, best=best)
 
-    def remove_unnamed(self) -> None:
-        """Remove step folders the pointer does not name, half-written ones, and the temporary
-        files of writes that a kill interrupted (``.NAME.<pid>.<random>.tmp``)."""
+    def remove_unnamed(self, named: set[str] | None = None) -> None:
+        """Remove step folders the pointer does not name (``named``, when the caller has just
+        written the pointer), half-written ones, and the temporary files of writes that a kill
+        interrupted (``.NAME.<pid>.<random>.tmp``)."""
         for stale in self.path.glob(".*.tmp"):
             boundary(f"remove {stale.name}")
             stale.unlink()
         steps = self.path / STEPS
         if not steps.is_dir():
             return
-        named = self.named() if self.holds_run() else set()
+        if named is None:
+            named = named_folders(self.pointer()) if self.holds_run() else set()
         removed = False
         for entry in steps.iterdir():
             if entry.name not in named and entry.name.lstrip(".").startswith("step-"):

@@ -79,20 +79,11 @@ def check_config(meta: dict, config: GPTConfig, where) -> None:
         )
 
 
-def checked_meta(meta: dict, where) -> dict:
-    """``meta`` if it holds every key a gpt checkpoint has, else a :class:`CheckpointError`."""
-    missing = [key for key in META_KEYS if key not in meta]
-    if missing:
-        raise CheckpointError(f"{where}: meta.json lacks {missing}; the checkpoint is damaged")
-    return meta
-
-
 def resume(run: RunFolder, model, optimizer, vocab: CharVocab) -> tuple[int, History]:
     """Restore the last checkpoint of ``run`` into ``model`` and ``optimizer``, and the random
     state of dropout: (step, history)."""
-    arrays, meta = run.load("last", expected_type=CHECKPOINT_TYPE)
+    arrays, meta = run.load("last", expected_type=CHECKPOINT_TYPE, required=META_KEYS)
     where = run.folder("last")
-    checked_meta(meta, where)
     check_config(meta, model.config, where)
     if meta["vocab"] != vocab.to_json():
         raise CheckpointError(
@@ -111,9 +102,8 @@ def load_model(out, which: str = "best") -> tuple[GPT, CharVocab, dict]:
     """The GPT and vocabulary of run folder ``out``'s ``which`` checkpoint, ready to sample
     from; and the metadata."""
     run = RunFolder(out)
-    arrays, meta = run.load(which, expected_type=CHECKPOINT_TYPE)
+    arrays, meta = run.load(which, expected_type=CHECKPOINT_TYPE, required=META_KEYS)
     where = run.folder(which)
-    checked_meta(meta, where)
     try:
         config = GPTConfig.from_json(meta["config"])
         vocab = CharVocab.from_json(meta["vocab"])

@@ -174,11 +174,8 @@ def restore_model(run: RunFolder, which: str, expected_type: str | None):
     Returns ``(model, vocab, arrays, meta)``; a damaged checkpoint, one of another type, or
     weights that do not fit the saved configuration raise :class:`CheckpointError`.
     """
-    arrays, meta = run.load(which, expected_type=expected_type)
+    arrays, meta = run.load(which, expected_type=expected_type, required=META_KEYS)
     folder = run.folder(which)
-    missing = [key for key in META_KEYS if key not in meta]
-    if missing:
-        raise CheckpointError(f"{folder}: meta.json lacks {missing}; the checkpoint is damaged")
     try:
         vocab = Vocabulary.from_json(meta["vocab"])
         model = build_model(meta["type"], vocab.size, meta["config"])

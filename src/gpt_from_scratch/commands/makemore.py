@@ -71,7 +71,7 @@ CONFIG_FLAGS = {
     "n_head": 1 << 12,
     "dropout": 0.99,
 }
-META_KEYS = ("type", "config", "vocab", "training", "input", "step", "best_dev_loss")
+META_KEYS = ("type", "config", "vocab", "training", "input", "step", "best_dev_loss", "best_step")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -242,17 +242,15 @@ class Run:
         }
 
 
-def load_splits(input_path: Path, vocab: Vocabulary | None, block_size: int):
-    """Words of the input file -> vocabulary and (X, Y) examples of train, dev and test."""
-    words = load_words(input_path, vocab)
-    vocab = vocab or Vocabulary.from_words(words)
+def split_examples(input_path: Path, words: list[str], vocab: Vocabulary, block_size: int):
+    """The words of the input file -> (X, Y) examples of train, dev and test."""
     splits = examples_by_split(words, vocab, block_size, seed=SPLIT_SEED)
     if "train" not in splits or "dev" not in splits:
         raise ValueError(
             f"{input_path}: {len(words)} words are too few to set aside train and dev words "
             "(80% / 10%); give at least 10"
         )
-    return vocab, splits
+    return splits
 
 
 def examples_bytes(n_characters: int, config: dict[str, Any], vocab_size: int, batch: int):
@@ -280,13 +278,13 @@ def new_run(args: argparse.Namespace, out: RunFolder) -> Run:
     input_path = data.file_or_dataset(args.input)
     block_size = config.get("block_size", 1)
     words = load_words(input_path)
+    vocab = Vocabulary.from_words(words)
     n_characters = sum(len(word) + 1 for word in words)
-    vocab_size = len(set("".join(words))) + 1
     cli.check_memory(
-        examples_bytes(n_characters, config, vocab_size, settings.batch_size),
+        examples_bytes(n_characters, config, vocab.size, settings.batch_size),
         f"--type {args.type} with {config} on {n_characters:,} characters",
     )
-    vocab, splits = load_splits(input_path, None, block_size)
+    splits = split_examples(input_path, words, vocab, block_size)
     manual_seed(settings.seed)
     model = build_model(args.type, vocab.size, config)
     return Run(
@@ -319,7 +317,8 @@ def resumed_run(args: argparse.Namespace, out: RunFolder) -> Run:
             f"{input_path} is not the file this run trained on (its SHA-256 differs); "
             "the train/dev split would change"
         )
-    _, splits = load_splits(input_path, vocab, meta["config"].get("block_size", 1))
+    words = load_words(input_path, vocab)
+    splits = split_examples(input_path, words, vocab, meta["config"].get("block_size", 1))
     optimizer = make_optimizer(model, settings)
     restore_training(out.folder("last"), arrays, meta, model, optimizer)
     best_dev, best_step = meta["best_dev_loss"], meta["best_step"]

@@ -140,7 +140,8 @@ def claim(run: RunFolder, resuming: bool, *, also: tuple[str, ...] = ()) -> None
             f"--out {run.path} already holds a run: pass --resume to continue it, "
             "or delete the folder (or choose another --out) to start afresh"
         )
-    strangers = [name for name in run.leftovers() if name not in also or not resuming]
+    allowed = also if resuming else ()
+    strangers = [name for name in run.leftovers() if name not in allowed]
     if strangers:
         raise UsageError(
             f"--out {run.path} holds files that are not a run ({', '.join(strangers)}); "

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ["book/gpt/gpt.md", "book/bpe/tokenizer.md"]
+CHAPTERS = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("book/*/*.md"))
 WIDTH = 88
 MOST_RAISES = 3
 INCLUDE = re.compile(r"```\{literalinclude\} (\S+)\n((?::[^\n]*\n)*)")

@@ -24,6 +24,7 @@ test: data
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
 	$(BIN)/python tools/invalidate_cache.py
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	$(BIN)/python tools/check_outputs.py _build
 
 venv: $(STAMP)
 

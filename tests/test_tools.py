@@ -1,5 +1,6 @@
-"""tools/record_run.py: a long command's run, recorded for the book."""
+"""tools/: a long command's run, recorded for the book; the book's outputs checked for width."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -32,3 +33,26 @@ def test_a_command_without_a_run_folder_is_refused(tmp_path):
     done = subprocess.run([*tool, "--", "python", "-c", "pass"], capture_output=True, text=True)
     assert done.returncode == 1 and "needs --out" in done.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_outputs_wider_than_the_page_are_found_with_their_chapter_and_cell(tmp_path):
+    spec = importlib.util.spec_from_file_location("check_outputs", ROOT / "tools/check_outputs.py")
+    check_outputs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_outputs)
+    main, wide_lines = check_outputs.main, check_outputs.wide_lines
+    wide = "x" * 89
+    notebook = {
+        "cells": [
+            {"outputs": [{"output_type": "stream", "text": ["fits\n", wide + "\n"]}]},
+            {"outputs": [{"output_type": "execute_result", "data": {"text/plain": [wide]}}]},
+            {"outputs": [{"data": {"text/plain": [wide], "image/png": "..."}}]},
+        ]
+    }
+    assert wide_lines(notebook) == [(0, wide), (1, wide)]
+    executed = tmp_path / "jupyter_execute" / "book"
+    executed.mkdir(parents=True)
+    (executed / "ok.ipynb").write_text(json.dumps({"cells": notebook["cells"][2:]}))
+    assert main([str(tmp_path)]) == 0
+    (executed / "wide.ipynb").write_text(json.dumps(notebook))
+    assert main([str(tmp_path)]) == 1
+    assert main([str(tmp_path / "nothing")]) == 1

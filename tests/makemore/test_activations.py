@@ -123,3 +123,13 @@ def test_train_recipe_reports_initial_and_dev_loss():
     assert run.initial_loss == pytest.approx(act.uniform_loss(6), abs=0.1)
     assert run.dev_loss < run.initial_loss
     assert len(run.history.loss) == 100 and run.history.lr[0] == 0.1 and run.history.lr[-1] == 0.01
+
+
+def test_train_deep_trains_the_five_layer_network_at_its_gain():
+    X, Y = contexts(64)
+    run = act.train_deep(27, (X, Y), (X[:16], Y[:16]), batchnorm=False, gain=1.0, steps=20)
+    assert isinstance(run.model, act.DeepMLP) and len(run.history.loss) == 20
+    assert run.initial_loss == pytest.approx(act.uniform_loss(27), abs=0.1)
+    assert np.isfinite(run.dev_loss) and set(run.history.lr) == {0.1}
+    again = act.train_deep(27, (X, Y), (X[:16], Y[:16]), batchnorm=False, gain=1.0, steps=20)
+    assert again.history.loss == run.history.loss  # the seed fixes weights and batches

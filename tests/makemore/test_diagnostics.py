@@ -84,3 +84,40 @@ def test_plots_make_their_own_figure_and_check_shapes():
     plt.close(fig)
     with pytest.raises(ValueError, match="examples, units"):
         diag.plot_saturation_map(np.zeros(5))
+
+
+def test_stats_table_prints_each_groups_exact_statistics():
+    a, b = np.array([-1.0, 0.5, 0.995, -0.999]), np.array([0.25, 0.75])
+    table = diag.stats_table(
+        {"g1": [("x", a), ("y", b)], "g2": [("x", b), ("y", a)]}, saturation=0.99
+    )
+    header, columns, x_row, y_row = table.splitlines()
+    assert header.split() == ["g1", "g2"] and columns.split() == ["mean", "std", ">0.99"] * 2
+    assert x_row.split() == [
+        "x",
+        f"{a.mean():.2g}",
+        f"{a.std():.2g}",
+        "75.0%",
+        "0.5",
+        "0.25",
+        "0.0%",
+    ]
+    assert y_row.split()[1:4] == ["0.5", "0.25", "0.0%"]
+    assert diag.stats_table({"g": [("x", a)]}).splitlines()[1].split() == ["mean", "std"]
+
+
+def test_plot_loss_shows_the_mean_and_spread_of_several_seeds():
+    fig, ax = plt.subplots()
+    runs = np.array([np.linspace(30, 2, 100), np.linspace(20, 2, 100)])  # (seeds, steps)
+    diag.plot_loss({"two seeds": runs}, window=10, ax=ax, first_steps=50, log_y=True)
+    (line,) = ax.lines
+    assert line.get_xdata().tolist() == [5, 15, 25, 35, 45]
+    assert line.get_ydata()[0] == pytest.approx(runs[:, :10].mean())
+    assert len(ax.collections) == 1 and ax.get_yscale() == "log"  # the band between seeds
+    plt.close(fig)
+
+
+def test_histogram_legends_can_hold_only_the_names():
+    fig = diag.plot_histograms([("layer 1", np.arange(5.0))], stats_in_legend=False)
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "layer 1"
+    plt.close(fig)

@@ -58,11 +58,11 @@ def uniform_loss(vocab_size: int) -> float:
 
 @dataclass(frozen=True)
 class InitRecipe:
-    """How :class:`TwoLayerMLP` draws its weights: standard normal numbers times these scales.
+    """How :class:`TwoLayerMLP` draws its weights: standard normal numbers times scales.
 
     ``hidden_weight=None`` means Kaiming's scale, ``TANH_GAIN / sqrt(fan_in)``. With
-    ``batchnorm`` the hidden layer has no bias (batch normalization would subtract it right
-    away) and a ``BatchNorm1d`` sits between the hidden linear layer and the tanh.
+    ``batchnorm`` the hidden layer has no bias (batch normalization would subtract it
+    right away) and a ``BatchNorm1d`` sits between the hidden linear layer and the tanh.
     """
 
     name: str
@@ -241,9 +241,9 @@ def initial_loss(model: nn.Module, X: np.ndarray, Y: np.ndarray) -> float:
 
 @dataclass
 class RecipeRun:
-    """One network trained from one recipe: the model, its training history, and its losses."""
+    """One trained network: the model, its training history, and its losses."""
 
-    model: TwoLayerMLP
+    model: nn.Module
     history: History
     initial_loss: float
     dev_loss: float
@@ -274,4 +274,30 @@ def train_recipe(
     schedule = optim.step_decay(0.1, 0.01, at=steps // 2)
     batches = minibatches(X, Y, batch_size=32, seed=seed)
     history = train(model, sgd, batches, steps, lr=schedule, callbacks=callbacks)
+    return RecipeRun(model, history, first, evaluate(model, X_dev, Y_dev))
+
+
+def train_deep(
+    vocab_size: int,
+    train_set: tuple[np.ndarray, np.ndarray],
+    dev_set: tuple[np.ndarray, np.ndarray],
+    *,
+    batchnorm: bool,
+    gain: float,
+    steps: int,
+    seed: int = 0,
+    lr: float = 0.1,
+    callbacks: Iterable[Callback] = (),
+) -> RecipeRun:
+    """Train a :class:`DeepMLP` of five tanh layers, drawn with ``gain``, at a constant ``lr``.
+
+    Minibatches of 32; the initial loss is measured on (up to) 4096 examples of ``dev_set``.
+    """
+    X, Y = train_set
+    X_dev, Y_dev = dev_set
+    manual_seed(seed)
+    model = DeepMLP(vocab_size, batchnorm=batchnorm, gain=gain)
+    first = initial_loss(model, X_dev[:4096], Y_dev[:4096])
+    sgd = optim.SGD(model.parameters(), lr=lr)
+    history = train(model, sgd, minibatches(X, Y, 32, seed=seed), steps, callbacks=callbacks)
     return RecipeRun(model, history, first, evaluate(model, X_dev, Y_dev))

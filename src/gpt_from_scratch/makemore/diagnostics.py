@@ -98,27 +98,64 @@ def plot_histograms(
     saturation: float | None = None,
     bins: int = 60,
     value_range: tuple[float, float] | None = None,
+    stats_in_legend: bool = True,
 ):
     """One histogram line per named array (e.g. per layer), with mean and std in the legend.
 
     ``saturation`` adds the fraction of values beyond it to the legend (for tanh outputs).
-    Returns the figure.
+    With ``stats_in_legend=False`` the legend holds only the names, for plots with many
+    lines; :func:`stats_table` prints the numbers instead. Returns the figure.
     """
     ax = _axes(ax)
     for name, values in named_values:
         values = _array(values).ravel()
         stats = activation_stats(values, saturation)
         density, edges = np.histogram(values, bins=bins, range=value_range, density=True)
-        label = f"{name}: mean {stats['mean']:+.2f}, std {stats['std']:.2g}"
-        if saturation is not None:
-            label += f", |x|>{saturation:g}: {100 * stats['saturated']:.1f}%"
+        label = name
+        if stats_in_legend:
+            label += f": mean {stats['mean']:+.2f}, std {stats['std']:.2g}"
+            if saturation is not None:
+                label += f", |x|>{saturation:g}: {100 * stats['saturated']:.1f}%"
         ax.plot(0.5 * (edges[:-1] + edges[1:]), density, label=label)
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))  # gradients are ~1e-4
     ax.set_ylabel("density")
-    ax.legend(fontsize="x-small")
+    ax.legend(fontsize="small" if stats_in_legend else "medium")
     if title:
         ax.set_title(title)
     return ax.figure
+
+
+def stats_table(
+    groups: dict[str, Sequence[tuple[str, object]]], *, saturation: float | None = None
+) -> str:
+    """A text table of the mean and std of named arrays, one block of columns per group.
+
+    Every group names the same rows in the same order (say, the layers of one network under
+    several initializations); ``saturation`` adds the percentage with ``|x| > saturation``.
+
+    >>> print(stats_table({"a": [("x", np.array([1.0, 3.0]))]}, saturation=2.5))
+                                      a
+                   mean      std   >2.5
+    x                 2        1  50.0%
+    """
+    rows = [name for name, _ in next(iter(groups.values()))]
+    widths = {"mean": 9, "std": 9}
+    if saturation is not None:
+        widths[f">{saturation:g}"] = 7
+    block = sum(widths.values())
+    lines = [
+        f"{'':<10}" + "".join(f"{group:>{block}}" for group in groups),
+        f"{'':<10}" + "".join(f"{c:>{w}}" for _ in groups for c, w in widths.items()),
+    ]
+    for i, row in enumerate(rows):
+        cells = []
+        for named in groups.values():
+            stats = activation_stats(named[i][1], saturation)
+            cells += [f"{stats['mean']:>9.2g}", f"{stats['std']:>9.2g}"]
+            if saturation is not None:
+                cells.append(f"{100 * stats['saturated']:>6.1f}%")
+        lines.append(f"{row:<10}" + "".join(cells))
+    return "\n".join(lines)
 
 
 def plot_saturation_map(h, *, threshold: float = 0.99, ax=None, title: str | None = None):
@@ -183,16 +220,26 @@ def plot_loss(
     window: int = 100,
     ax=None,
     title: str | None = None,
+    first_steps: int | None = None,
+    log_y: bool = False,
 ):
     """Training loss per step of one or more runs, averaged over windows of ``window`` steps.
 
-    Returns the figure.
+    A value of ``named_losses`` is one run's losses, or a (seeds, steps) array of several
+    runs: then the line is their mean and a band spans the lowest to the highest run.
+    ``first_steps`` keeps only the start of each run. Returns the figure.
     """
     ax = _axes(ax)
     for name, losses in named_losses.items():
-        smoothed = smooth(losses, window)
-        steps = (np.arange(len(smoothed)) + 0.5) * window
-        ax.plot(steps, smoothed, label=name)
+        runs = np.atleast_2d(np.asarray(losses, dtype=np.float64))[:, :first_steps]
+        smoothed = np.array([smooth(run, window) for run in runs])  # (seeds, windows)
+        steps = (np.arange(smoothed.shape[1]) + 0.5) * window
+        (line,) = ax.plot(steps, smoothed.mean(axis=0), label=name)
+        if len(smoothed) > 1:
+            low, high = smoothed.min(axis=0), smoothed.max(axis=0)
+            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2)
+    if log_y:
+        ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel(f"loss (mean of {window} steps)")
     ax.legend(fontsize="small")

@@ -14,6 +14,8 @@ MODULES = [
     "speed",
     "speed.threads",
     "speed.kernels",
+    "speed.timing",
+    "composed",
 ]
 
 

@@ -250,6 +250,18 @@ class Tensor:
         Without `grad`, self must hold a single number (a loss); otherwise `grad` is the
         gradient of some scalar with respect to self, of self's shape.
         """
+        seed = self._backward_seed(grad)
+        order = topological_order(self)
+        for node in order:
+            if node._parents:  # computed tensors start from zero; only leaves accumulate
+                node.grad = None
+        self._accumulate(seed)
+        for node in reversed(order):
+            if node._backward is not None and node.grad is not None:
+                node._backward(node.grad)
+
+    def _backward_seed(self, grad):
+        """The gradient `backward(grad)` starts from, checked: ones for a loss, else `grad`."""
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require a gradient: none of its inputs "
@@ -262,23 +274,15 @@ class Tensor:
                     f"one has shape {self.data.shape}; pass grad= of that shape, or reduce it "
                     "(e.g. .sum()) first"
                 )
-            seed = np.ones_like(self.data)
-        else:
-            # copied: the caller's array stays the caller's, whatever the graph does
-            seed = np.array(grad.data if isinstance(grad, Tensor) else grad)
-            if seed.shape != self.data.shape:
-                raise ValueError(
-                    f"backward(grad): grad has shape {seed.shape} but the tensor has shape "
-                    f"{self.data.shape}"
-                )
-        order = topological_order(self)
-        for node in order:
-            if node._parents:  # computed tensors start from zero; only leaves accumulate
-                node.grad = None
-        self._accumulate(seed)
-        for node in reversed(order):
-            if node._backward is not None and node.grad is not None:
-                node._backward(node.grad)
+            return np.ones_like(self.data)
+        # copied: the caller's array stays the caller's, whatever the graph does
+        seed = np.array(grad.data if isinstance(grad, Tensor) else grad)
+        if seed.shape != self.data.shape:
+            raise ValueError(
+                f"backward(grad): grad has shape {seed.shape} but the tensor has shape "
+                f"{self.data.shape}"
+            )
+        return seed
 
     # ----- elementwise arithmetic with broadcasting -----
 
@@ -395,22 +399,13 @@ class Tensor:
 
     def __matmul__(self, other):
         other = self._coerce(other)
-        if self.ndim == 0 or other.ndim == 0:
-            raise ValueError(
-                f"@: matmul needs at least 1-D operands, got shapes {self.shape} and {other.shape}"
-            )
+        _check_matmul(self.shape, other.shape)
         if other.ndim == 1:  # a vector on the right is a (K, 1) column, removed afterwards
             out = self @ other.reshape(-1, 1)  # (..., 1)
             return out.reshape(out.shape[:-1])
         if self.ndim == 1:  # a vector on the left is a (1, K) row, removed afterwards
             out = self.reshape(1, -1) @ other  # (..., 1, N)
             return out.reshape(out.shape[:-2] + out.shape[-1:])
-        if self.shape[-1] != other.shape[-2]:
-            raise ValueError(
-                f"@: shapes {self.shape} and {other.shape} do not fit: the last dimension of the "
-                f"left ({self.shape[-1]}) must equal the second-to-last of the right "
-                f"({other.shape[-2]})"
-            )
         out = Tensor._op_result(speed.matmul(self.data, other.data), (self, other), "@")
 
         def _backward(grad):
@@ -730,6 +725,19 @@ def gelu_slope(x, s, out=None):
     slope *= 2.0 * GELU_C
     slope += s
     return slope
+
+
+def _check_matmul(left, right):
+    """A one-line error unless shapes `left @ right` fit (a 1-D operand is a row or a column)."""
+    if len(left) == 0 or len(right) == 0:
+        raise ValueError(f"@: matmul needs at least 1-D operands, got shapes {left} and {right}")
+    inner = right[0] if len(right) == 1 else right[-2]
+    if left[-1] != inner:
+        raise ValueError(
+            f"@: shapes {left} and {right} do not fit: the last dimension of the left "
+            f"({left[-1]}) must equal the {'first' if len(right) == 1 else 'second-to-last'} "
+            f"of the right ({inner})"
+        )
 
 
 def topological_order(root):

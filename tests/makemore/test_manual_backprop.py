@@ -112,12 +112,21 @@ def test_embedding_backward_accumulates_repeated_rows():
 def test_compare_gradients_reports_exact_close_and_difference():
     mine = {"w": np.array([1.0, 2.0])}
     checks = mb.compare_gradients(mine, {"w": np.array([1.0, 2.0 + 1e-10])})
-    assert (checks[0].exact, checks[0].close) == (False, True)
+    assert (checks[0].exact, checks[0].close, checks[0].todo) == (False, True, False)
     assert checks[0].max_abs_diff == pytest.approx(1e-10, rel=1e-3)
     with pytest.raises(ValueError, match="'w'"):
         mb.compare_gradients(mine, {})
     with pytest.raises(ValueError, match="shape"):
         mb.compare_gradients(mine, {"w": np.zeros(3)})
+
+
+def test_report_counts_matches_wrong_answers_and_blanks():
+    autograd = {"a": np.ones(2), "b": np.ones(2), "c": np.ones(2)}
+    checks = mb.compare_gradients({"a": np.ones(2), "b": np.zeros(2), "c": ...}, autograd)
+    text = mb.report(checks)
+    assert text.splitlines()[-1] == "1 of 3 gradients match autograd; wrong: b; 1 still TODO"
+    assert "c               TODO" in text and "approximate: False" in text
+    assert mb.report(checks, every=False) == text.splitlines()[-1]
 
 
 def test_eval_mode_uses_the_running_statistics():
@@ -154,7 +163,7 @@ def test_train_manual_rejects_mismatched_data():
     params = mb.init_params(vocab_size=5, n_hidden=4)
     with pytest.raises(ValueError, match="3 vs 2"):
         mb.train_manual(params, np.zeros((3, 3), dtype=int), np.zeros(2, dtype=int), steps=1)
-    with pytest.raises(ValueError, match="two examples per batch"):
+    with pytest.raises(ValueError, match="two or more examples per batch"):
         mb.train_manual(params, *batch(n=8, vocab_size=5), steps=1, batch_size=1)
 
 
@@ -164,10 +173,25 @@ def test_training_by_hand_follows_training_by_autograd_step_for_step():
     by_engine = {name: value.copy() for name, value in by_hand.items()}
     hand = mb.train_manual(by_hand, X, Y, steps=30, batch_size=16, lr=0.3, seed=1)
     engine = mb.train_manual(
-        by_engine, X, Y, steps=30, batch_size=16, lr=0.3, seed=1, gradients="autograd"
+        by_engine, X, Y, steps=30, batch_size=16, lr=0.3, seed=1, backward=mb.autograd_backward
     )
     np.testing.assert_allclose(hand.loss, engine.loss, atol=1e-12)
     for name in mb.PARAM_NAMES:
         np.testing.assert_allclose(by_hand[name], by_engine[name], atol=1e-12, err_msg=name)
-    with pytest.raises(ValueError, match="autograd"):
-        mb.train_manual(by_hand, X, Y, steps=1, gradients="torch")
+
+
+def test_the_fused_gradients_match_finite_differences():
+    params = mb.init_params(vocab_size=6, n_embd=2, n_hidden=5, seed=8)
+    X, Y = batch(n=7, vocab_size=6, seed=8)
+    _, cache = mb.forward(params, X, Y)
+    grads = mb.backward_fused(params, cache, X, Y)
+    gen, h = np.random.default_rng(8), 1e-6
+    for name in mb.PARAM_NAMES:
+        for index in map(tuple, gen.integers(0, params[name].shape, size=(3, params[name].ndim))):
+            value = params[name][index]
+            params[name][index] = value + h
+            up = mb.forward(params, X, Y)[0]
+            params[name][index] = value - h
+            down = mb.forward(params, X, Y)[0]
+            params[name][index] = value
+            assert grads[name][index] == pytest.approx((up - down) / (2 * h), abs=1e-7), name

@@ -77,8 +77,9 @@ class no_grad:
 def _sum_to_shape(grad, shape):
     """Sum a broadcast gradient back to the shape of the input that was broadcast.
 
-    Broadcasting copies an input along the axes it lacks (leading axes) or has with size 1;
-    every copy contributes to the output, so the input's gradient is the sum over the copies.
+    Broadcasting copies an input along the axes it lacks (leading axes) or has with
+    size 1; every copy contributes to the output, so the input's gradient is the sum
+    over the copies.
 
     >>> _sum_to_shape(np.ones((2, 3)), (3,)).tolist()
     [2.0, 2.0, 2.0]
@@ -156,8 +157,9 @@ class Tensor:
     def _op_result(data, parents=(), op=""):
         """The output tensor of an operation on `parents`.
 
-        It joins the graph (remembers its parents) only if gradients are enabled and some parent
-        requires a gradient; otherwise it is a constant and its `_backward` is never called.
+        It joins the graph (remembers its parents) only if gradients are enabled and
+        some parent requires a gradient; otherwise it is a constant and its `_backward`
+        is never called.
         """
         out = Tensor.__new__(Tensor)
         out.data = data
@@ -253,7 +255,7 @@ class Tensor:
         seed = self._backward_seed(grad)
         order = topological_order(self)
         for node in order:
-            if node._parents:  # computed tensors start from zero; only leaves accumulate
+            if node._parents:  # computed tensors start from zero; leaves accumulate
                 node.grad = None
         self._accumulate(seed)
         for node in reversed(order):
@@ -332,7 +334,8 @@ class Tensor:
 
     def __mul__(self, other):
         other = self._coerce(other)
-        out = Tensor._op_result(self._broadcast(np.multiply, other, "*"), (self, other), "*")
+        product = self._broadcast(np.multiply, other, "*")
+        out = Tensor._op_result(product, (self, other), "*")
 
         def _backward(grad):
             if self.requires_grad:
@@ -400,7 +403,7 @@ class Tensor:
     def __matmul__(self, other):
         other = self._coerce(other)
         _check_matmul(self.shape, other.shape)
-        if other.ndim == 1:  # a vector on the right is a (K, 1) column, removed afterwards
+        if other.ndim == 1:  # a vector on the right is a (K, 1) column, removed after
             out = self @ other.reshape(-1, 1)  # (..., 1)
             return out.reshape(out.shape[:-1])
         if self.ndim == 1:  # a vector on the left is a (1, K) row, removed afterwards
@@ -409,7 +412,7 @@ class Tensor:
         out = Tensor._op_result(speed.matmul(self.data, other.data), (self, other), "@")
 
         def _backward(grad):
-            if self.requires_grad:  # dL/dA = dL/dC @ B^T, summed over broadcast batch axes
+            if self.requires_grad:  # dL/dA = dL/dC @ B^T, summed over broadcast axes
                 self._accumulate(speed.matmul(grad, np.swapaxes(other.data, -1, -2)))
             if other.requires_grad:  # dL/dB = A^T @ dL/dC
                 if other.ndim == 2:
@@ -741,10 +744,11 @@ def _check_matmul(left, right):
 
 
 def topological_order(root):
-    """Every tensor `root` depends on through tensors requiring grad, each after its parents.
+    """Every tensor `root` depends on through tensors requiring grad, each after its
+    parents.
 
-    An explicit stack instead of recursion, so a graph deeper than Python's recursion limit
-    (a long chain of operations) is fine.
+    An explicit stack instead of recursion, so a graph deeper than Python's recursion
+    limit (a long chain of operations) is fine.
     """
     order, visited = [], set()
     stack = [(root, False)]
@@ -788,14 +792,15 @@ def _is_row_lookup(index):
 
 
 def _scatter_add(grad, index, shape):
-    """The gradient of x[index]: `grad` added into zeros of x's shape at the indexed places.
+    """The gradient of x[index]: `grad` added into zeros of x's shape at the indexed
+    places.
 
     Repeated indices accumulate: if row 3 was looked up twice, it gets both gradients.
     """
     if _is_row_lookup(index):
         return _embedding_backward(grad, index.reshape(-1), shape)
     full = np.zeros(shape, dtype=grad.dtype)
-    if _is_basic(index):  # ints and slices pick each entry at most once: plain assignment
+    if _is_basic(index):  # ints and slices pick each entry at most once: assign
         full[index] = grad
     else:
         np.add.at(full, index, grad)

@@ -112,8 +112,9 @@ def _targets_array(targets, n, num_classes, ignore_index):
 def cross_entropy(logits, targets, ignore_index=None):
     """Mean over rows of -log softmax(logits)[target], fused and numerically stable.
 
-    `logits` is (N, C) (or (..., C), flattened to rows) and `targets` (N,) integer classes; rows
-    whose target equals `ignore_index` count for nothing, and the mean is over the others.
+    `logits` is (N, C) (or (..., C), flattened to rows) and `targets` (N,) integer
+    classes; rows whose target equals `ignore_index` count for nothing, and the mean is
+    over the others.
 
     Forward, with each row shifted by its maximum m so that no exp overflows:
     loss_i = log(sum_j exp(z_ij - m_i)) - (z_i,t_i - m_i).
@@ -129,8 +130,8 @@ def cross_entropy(logits, targets, ignore_index=None):
     sums = exps.sum(axis=1, keepdims=True)  # (N, 1), >= 1
     losses = np.log(sums[:, 0]) - shifted[rows, targets]  # (N,)
     count = int(valid.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):  # every row ignored: nan, like PyTorch
-        loss = np.asarray(losses[valid].sum() / count if count else np.nan, dtype=z.dtype)
+    mean = losses[valid].sum() / count if count else np.nan  # all ignored: nan, as PyTorch
+    loss = np.asarray(mean, dtype=z.dtype)
     out = Tensor._op_result(loss, (logits,), "cross_entropy")
 
     def _backward(grad):

@@ -27,14 +27,16 @@ def _as_input(x):
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
-    """Compare the gradients from `backward()` with central differences; True or AssertionError.
+    """Compare the gradients from `backward()` with central differences; True, or an
+    AssertionError that names the worst entry.
 
-    `fn(*tensors)` returns a Tensor of any shape; it is reduced to the scalar sum(out * w) with
-    fixed random weights w, so every output entry is checked. `inputs` are numpy arrays (float
-    arrays become float64 leaves requiring grad, integer arrays are passed as constants) or
-    Tensors (used as they are, e.g. a module's parameters converted with `module.to(np.float64)`).
-    Each entry x of each input is nudged: (f(x + eps) - f(x - eps)) / (2 eps) must match the
-    analytic gradient within atol + rtol * |numeric|.
+    `fn(*tensors)` returns a Tensor of any shape; it is reduced to the scalar
+    sum(out * w) with fixed random weights w, so every output entry is checked. `inputs`
+    are numpy arrays (float arrays become float64 leaves requiring grad, integer arrays
+    are passed as constants) or Tensors (used as they are, e.g. a module's parameters
+    converted with `module.to(np.float64)`). Each entry x of each input is nudged:
+    (f(x + eps) - f(x - eps)) / (2 eps) must match the analytic gradient within
+    atol + rtol * |numeric|.
     """
     tensors = [_as_input(x) for x in inputs]
     out = fn(*tensors)
@@ -50,23 +52,34 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
         if not t.requires_grad:
             continue
         analytic = t.grad if t.grad is not None else np.zeros_like(t.data)
-        numeric = np.zeros_like(t.data)
-        flat, numeric_flat = t.data.reshape(-1), numeric.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            up = objective()
-            flat[i] = original - eps
-            down = objective()
-            flat[i] = original
-            numeric_flat[i] = (up - down) / (2 * eps)
-        error = np.abs(analytic - numeric)
-        tolerance = atol + rtol * np.abs(numeric)
-        if np.any(error > tolerance):
-            worst = np.unravel_index(np.argmax(error - tolerance), t.shape)
-            raise AssertionError(
-                f"gradcheck: input {position} (shape {t.shape}) gradient mismatch at index "
-                f"{tuple(int(i) for i in worst)}: backward gave {analytic[worst]:.8g}, finite "
-                f"differences {numeric[worst]:.8g} (max abs error {error.max():.3g})"
-            )
+        numeric = numeric_gradient(objective, t.data, eps)
+        _check_close(position, analytic, numeric, atol, rtol)
     return True
+
+
+def numeric_gradient(objective, data, eps):
+    """d objective / d data by central differences, one entry of `data` at a time."""
+    numeric = np.zeros_like(data)
+    flat, numeric_flat = data.reshape(-1), numeric.reshape(-1)  # views
+    for i in range(flat.size):
+        original = flat[i]
+        flat[i] = original + eps
+        up = objective()
+        flat[i] = original - eps
+        down = objective()
+        flat[i] = original
+        numeric_flat[i] = (up - down) / (2 * eps)
+    return numeric
+
+
+def _check_close(position, analytic, numeric, atol, rtol):
+    """An AssertionError naming the worst entry unless analytic matches numeric."""
+    error = np.abs(analytic - numeric)
+    tolerance = atol + rtol * np.abs(numeric)
+    if np.any(error > tolerance):
+        worst = np.unravel_index(np.argmax(error - tolerance), numeric.shape)
+        raise AssertionError(
+            f"gradcheck: input {position} (shape {numeric.shape}) gradient mismatch at "
+            f"index {tuple(int(i) for i in worst)}: backward gave {analytic[worst]:.8g}, "
+            f"finite differences {numeric[worst]:.8g} (max abs error {error.max():.3g})"
+        )

@@ -152,15 +152,18 @@ def _uniform(shape, bound):
 class Linear(Module):
     """y = x @ weight + bias, with weight of shape (fan_in, fan_out).
 
-    The weight is stored (fan_in, fan_out), so the forward pass reads like the math (x W + b)
-    with no transpose; PyTorch stores the transpose, (fan_out, fan_in). Initialisation is
-    PyTorch's default: weight and bias uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)].
+    The weight is stored (fan_in, fan_out), so the forward pass reads like the math
+    (x W + b) with no transpose; PyTorch stores the transpose, (fan_out, fan_in).
+    Initialisation is PyTorch's default: weight and bias uniform in
+    [-1/sqrt(fan_in), 1/sqrt(fan_in)].
     """
 
     def __init__(self, fan_in, fan_out, bias=True):
         bound = 1.0 / math.sqrt(fan_in)
         self.weight = Tensor(_uniform((fan_in, fan_out), bound), requires_grad=True)
-        self.bias = Tensor(_uniform((fan_out,), bound), requires_grad=True) if bias else None
+        self.bias = None
+        if bias:
+            self.bias = Tensor(_uniform((fan_out,), bound), requires_grad=True)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)  # (..., fan_out)

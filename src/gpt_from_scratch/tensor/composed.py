@@ -14,7 +14,7 @@ import numpy as np
 
 
 def cross_entropy(logits, targets):
-    """Mean over rows of -log softmax(logits)[target], from exp, sum, /, index, log, mean."""
+    """Mean over rows of -log softmax(logits)[target]: exp, sum, /, index, log, mean."""
     exps = logits.exp()  # (N, C), infinite for a float32 logit above about 88.7
     probs = exps / exps.sum(axis=1, keepdims=True)  # (N, C)
     return -probs[np.arange(len(targets)), targets].log().mean()

@@ -130,7 +130,8 @@ def cross_entropy(logits, targets, ignore_index=None):
     sums = exps.sum(axis=1, keepdims=True)  # (N, 1), >= 1
     losses = np.log(sums[:, 0]) - shifted[rows, targets]  # (N,)
     count = int(valid.sum())
-    mean = losses[valid].sum() / count if count else np.nan  # all ignored: nan, as PyTorch
+    # every row ignored: nan, as in PyTorch
+    mean = losses[valid].sum() / count if count else np.nan
     loss = np.asarray(mean, dtype=z.dtype)
     out = Tensor._op_result(loss, (logits,), "cross_entropy")
 

@@ -27,7 +27,7 @@ TRIM_THRESHOLD = 256 * 1024 * 1024
 
 
 def keep_freed_memory() -> bool:
-    """Ask glibc's malloc to keep freed blocks for reuse; False where there is no glibc."""
+    """Ask glibc's malloc to keep freed blocks for reuse; False without glibc."""
     if not sys.platform.startswith("linux"):
         return False
     try:

@@ -65,8 +65,8 @@ def _start() -> None:
     with _start_lock:
         if _started:
             return
-        # BLAS's own threads spin between products on the cores our blocks need: the layer
-        # splits the products itself, so BLAS gets one thread.
+        # BLAS's own threads spin between products on the cores our blocks need:
+        # the layer splits the products itself, so BLAS gets one thread.
         threadpool_limits(limits=1, user_api="blas")
         keep_freed_memory()
         if hasattr(os, "register_at_fork"):

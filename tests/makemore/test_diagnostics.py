@@ -121,3 +121,9 @@ def test_histogram_legends_can_hold_only_the_names():
     fig = diag.plot_histograms([("layer 1", np.arange(5.0))], stats_in_legend=False)
     assert fig.axes[0].get_legend().get_texts()[0].get_text() == "layer 1"
     plt.close(fig)
+
+
+def test_stats_table_widens_its_first_column_for_long_names():
+    table = diag.stats_table({"g": [("a rather long name", np.array([1.0, 3.0]))]})
+    *_, row = table.splitlines()
+    assert row.startswith("a rather long name  ") and row.split()[-2:] == ["2", "1"]

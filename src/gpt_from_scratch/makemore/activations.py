@@ -33,11 +33,12 @@ TANH_GAIN = 5.0 / 3.0
 
 
 def kaiming_std(fan_in: int, gain: float = TANH_GAIN) -> float:
-    """The standard deviation of a weight that keeps its layer's output as spread as its input.
+    """The std of a weight that keeps its layer's output as spread as its input.
 
-    A sum of ``fan_in`` products of unit-variance inputs with weights of standard deviation
-    ``s`` has variance ``fan_in * s**2``; choosing ``s = 1 / sqrt(fan_in)`` makes it 1. The
-    ``gain`` makes up for what the nonlinearity that follows squeezes out (He et al., 2015).
+    A sum of ``fan_in`` products of unit-variance inputs with weights of standard
+    deviation ``s`` has variance ``fan_in * s**2``; ``s = 1 / sqrt(fan_in)`` makes it 1.
+    The ``gain`` makes up for what the nonlinearity that follows squeezes out
+    (He et al., 2015).
 
     >>> kaiming_std(fan_in=100, gain=1.0)
     0.1
@@ -74,7 +75,7 @@ class InitRecipe:
 
 
 RECIPES: dict[str, InitRecipe] = {
-    # Every weight and bias a standard normal number: confident, wrong logits at the start.
+    # Every weight and bias standard normal: confident, wrong logits at the start.
     "original": InitRecipe("original", 1.0, 1.0, 1.0, 1.0),
     # Logits near zero: the first prediction is (almost) uniform.
     "fixed_output": InitRecipe("fixed output layer", 1.0, 1.0, 0.01, 0.0),
@@ -132,12 +133,12 @@ class TwoLayerMLP(nn.Module):
         self.out.bias = _normal((vocab_size,), recipe.output_bias)
 
     def hidden_layer(self, x: np.ndarray) -> tuple[Tensor, Tensor]:
-        """The hidden layer's pre-activation and its tanh, for contexts ``x`` (B, block_size)."""
+        """The hidden pre-activations and their tanh, for contexts ``x`` (B, T)."""
         emb = self.C(x)  # (B, block_size, n_embd)
         concat = emb.reshape(emb.shape[0], -1)  # (B, block_size * n_embd)
         preact = self.hidden(concat)  # (B, n_hidden)
         if self.bn is not None:
-            preact = self.bn(preact)  # (B, n_hidden), each unit standardized over the batch
+            preact = self.bn(preact)  # (B, n_hidden), standardized over the batch
         return preact, preact.tanh()
 
     def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
@@ -206,7 +207,7 @@ class DeepMLP(nn.Module):
                 self.layers.append((f"Tanh {i}", nn.Tanh()))
 
     def trace(self, x: np.ndarray) -> list[tuple[str, Tensor]]:
-        """(name, output) of every layer in order for contexts ``x``; the last one is the logits."""
+        """(name, output) of every layer in order, for contexts ``x``; logits last."""
         emb = self.C(x)  # (B, block_size, n_embd)
         out = emb.reshape(emb.shape[0], -1)  # (B, block_size * n_embd)
         outputs = []
@@ -262,8 +263,8 @@ def train_recipe(
 ) -> RecipeRun:
     """Train the two-layer MLP initialized by ``init`` the way the chapter does.
 
-    Minibatches of 32, SGD at learning rate 0.1 for the first half of ``steps``, then 0.01.
-    The initial loss is measured on (up to) 4096 examples of ``dev_set`` before training.
+    Minibatches of 32, SGD at learning rate 0.1 for the first half of ``steps``, then
+    0.01. The initial loss is measured on (up to) 4096 examples of ``dev_set`` first.
     """
     X, Y = train_set
     X_dev, Y_dev = dev_set
@@ -289,9 +290,9 @@ def train_deep(
     lr: float = 0.1,
     callbacks: Iterable[Callback] = (),
 ) -> RecipeRun:
-    """Train a :class:`DeepMLP` of five tanh layers, drawn with ``gain``, at a constant ``lr``.
+    """Train a five-layer :class:`DeepMLP` drawn with ``gain``, at a constant ``lr``.
 
-    Minibatches of 32; the initial loss is measured on (up to) 4096 examples of ``dev_set``.
+    Minibatches of 32; the initial loss is measured on (up to) 4096 dev examples first.
     """
     X, Y = train_set
     X_dev, Y_dev = dev_set
@@ -299,5 +300,6 @@ def train_deep(
     model = DeepMLP(vocab_size, batchnorm=batchnorm, gain=gain)
     first = initial_loss(model, X_dev[:4096], Y_dev[:4096])
     sgd = optim.SGD(model.parameters(), lr=lr)
-    history = train(model, sgd, minibatches(X, Y, 32, seed=seed), steps, callbacks=callbacks)
+    batches = minibatches(X, Y, batch_size=32, seed=seed)
+    history = train(model, sgd, batches, steps, callbacks=callbacks)
     return RecipeRun(model, history, first, evaluate(model, X_dev, Y_dev))

@@ -65,17 +65,17 @@ def update_to_data_ratio(param, lr: float) -> float:
 
 
 class UpdateRatioRecorder:
-    """A training callback that logs the update-to-data ratio of each named weight per step.
+    """A training callback that logs each named weight's update-to-data ratio per step.
 
-    Pass it in ``callbacks=`` to :func:`~gpt_from_scratch.makemore.train.train`: it runs after
-    each optimizer step, when the gradients of that step are still in place.
+    Pass it in ``callbacks=`` to :func:`~gpt_from_scratch.makemore.train.train`: it runs
+    after each optimizer step, when the gradients of that step are still in place.
 
     ``ratios[name]`` is the list of ratios, one per step.
     """
 
     def __init__(self, named_params: Sequence[tuple[str, object]]):
         self.named_params = list(named_params)
-        self.ratios: dict[str, list[float]] = {name: [] for name, _ in self.named_params}
+        self.ratios: dict[str, list[float]] = {name: [] for name, _ in named_params}
 
     def __call__(self, step: int, history) -> None:
         lr = history.lr[-1]
@@ -139,13 +139,14 @@ def stats_table(
     x                 2        1  50.0%
     """
     rows = [name for name, _ in next(iter(groups.values()))]
+    first = max(10, 2 + max(len(row) for row in rows))
     widths = {"mean": 9, "std": 9}
     if saturation is not None:
         widths[f">{saturation:g}"] = 7
     block = sum(widths.values())
     lines = [
-        f"{'':<10}" + "".join(f"{group:>{block}}" for group in groups),
-        f"{'':<10}" + "".join(f"{c:>{w}}" for _ in groups for c, w in widths.items()),
+        f"{'':<{first}}" + "".join(f"{group:>{block}}" for group in groups),
+        f"{'':<{first}}" + "".join(f"{c:>{w}}" for _ in groups for c, w in widths.items()),
     ]
     for i, row in enumerate(rows):
         cells = []
@@ -154,7 +155,7 @@ def stats_table(
             cells += [f"{stats['mean']:>9.2g}", f"{stats['std']:>9.2g}"]
             if saturation is not None:
                 cells.append(f"{100 * stats['saturated']:>6.1f}%")
-        lines.append(f"{row:<10}" + "".join(cells))
+        lines.append(f"{row:<{first}}" + "".join(cells))
     return "\n".join(lines)
 
 
@@ -195,7 +196,7 @@ def plot_update_ratios(
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("std(update) / std(weight)")
-    ax.legend(fontsize="x-small", ncol=2)
+    ax.legend(ncol=2)
     if title:
         ax.set_title(title)
     return ax.figure

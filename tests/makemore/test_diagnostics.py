@@ -66,7 +66,7 @@ def test_plots_draw_on_the_given_axes_and_return_its_figure():
     assert len(axes[0].lines) == 2 and "%" in axes[0].get_legend().get_texts()[0].get_text()
     assert diag.plot_saturation_map(h, ax=axes[1]) is fig
     assert axes[1].images[0].get_array().shape == (8, 12)
-    assert diag.plot_update_ratios({"w": [1e-3, 2e-3]}, ax=axes[2]) is fig
+    assert diag.plot_update_ratios({"w": [1e-3, 2e-3]}, ax=axes[2], title="r") is fig
     assert axes[2].get_yscale() == "log" and len(axes[2].lines) == 2  # the run and the guide
     assert diag.plot_loss({"run": np.linspace(3, 2, 50)}, window=10, ax=axes[3]) is fig
     assert len(axes[3].lines[0].get_xdata()) == 5
@@ -109,7 +109,7 @@ def test_stats_table_prints_each_groups_exact_statistics():
 def test_plot_loss_shows_the_mean_and_spread_of_several_seeds():
     fig, ax = plt.subplots()
     runs = np.array([np.linspace(30, 2, 100), np.linspace(20, 2, 100)])  # (seeds, steps)
-    diag.plot_loss({"two seeds": runs}, window=10, ax=ax, first_steps=50, log_y=True)
+    diag.plot_loss({"two seeds": runs}, window=10, ax=ax, first_steps=50, log_y=True, title="t")
     (line,) = ax.lines
     assert line.get_xdata().tolist() == [5, 15, 25, 35, 45]
     assert line.get_ydata()[0] == pytest.approx(runs[:, :10].mean())

@@ -26,7 +26,7 @@ import time
 
 from gpt_from_scratch.micrograd.moons import make_moons
 from gpt_from_scratch.micrograd.nn import MLP
-from gpt_from_scratch.micrograd.train import training_step
+from gpt_from_scratch.micrograd.train import hinge_loss, training_step
 
 SIZES = [16, 16, 1]
 POINTS = 100
@@ -49,7 +49,7 @@ def time_step(model, xs, ys):
     """(seconds, loss) of one training step, including freeing its expression graph."""
     start = time.process_time()
     # Keep only the loss: the scores hold the graph, which must be freed inside the timing.
-    loss = training_step(model, xs, ys, LEARNING_RATE)[0]
+    loss = training_step(model, xs, ys, LEARNING_RATE, hinge_loss)[0]
     gc.collect()
     return time.process_time() - start, loss
 

@@ -108,8 +108,8 @@ def test_training_on_moons_lowers_the_loss():
     X, y = make_moons(30, noise=0.1, seed=1)
     xs, ys = X.tolist(), y.tolist()
     model = MLP(2, [8, 1], activation="relu", rng=random.Random(0))
-    first, _ = training_step(model, xs, ys, learning_rate=0.5)
-    history = fit(model, xs, ys, steps=20, learning_rate=0.5)
+    first, _ = training_step(model, xs, ys, learning_rate=0.5, loss_fn=hinge_loss)
+    history = fit(model, xs, ys, steps=20, learning_rate=0.5, loss_fn=hinge_loss)
     assert history["loss"][-1] < 0.5 * first
 
 

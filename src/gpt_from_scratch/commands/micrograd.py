@@ -17,7 +17,7 @@ from gpt_from_scratch.commands import cli
 from gpt_from_scratch.commands.progress import progress_bar
 from gpt_from_scratch.micrograd.moons import make_moons
 from gpt_from_scratch.micrograd.nn import MLP
-from gpt_from_scratch.micrograd.train import fit
+from gpt_from_scratch.micrograd.train import fit, hinge_loss
 
 # A scalar engine builds one Value per multiply-add: beyond these the run takes hours.
 MOST_POINTS, MOST_STEPS = 100_000, 1_000_000
@@ -66,7 +66,9 @@ def train(args: argparse.Namespace) -> None:
             bar.update(1)
 
         xs, ys = X.tolist(), y.tolist()
-        history = fit(model, xs, ys, args.steps, args.lr, decay=0.9, callback=callback)
+        history = fit(
+            model, xs, ys, args.steps, args.lr, hinge_loss, decay=0.9, callback=callback
+        )
     print(f"final loss {history['loss'][-1]:.4f}, accuracy {history['accuracy'][-1]:.0%}")
 
 

@@ -1,20 +1,21 @@
 """A scalar autograd engine: a `Value` remembers how it was made and can backpropagate.
 
-Each operation builds its output `Value`, then defines right beneath it the local `_backward`
-that pushes the output's gradient to its inputs by the chain rule:
+Each operation builds its output `Value`, then defines right beneath it the local
+`_backward` that pushes the output's gradient to its inputs by the chain rule:
 ``self.grad += local_derivative * out.grad``.
 
-`_backward` receives `out` as an argument instead of capturing it. A captured `out` would make a
-reference cycle (out -> _backward -> out), and a graph full of cycles can only be freed by
-Python's cycle collector, which then dominates the run time of a training step. Without cycles
-a graph is freed by reference counting the moment the last name for it goes away.
+`_backward` receives `out` as an argument instead of capturing it. A captured `out`
+would make a reference cycle (out -> _backward -> out), and a graph full of cycles can
+only be freed by Python's cycle collector, which then dominates the run time of a
+training step. Without cycles, reference counting frees a graph as soon as it is unused.
 
-A Value holds a real number, kept as a float: an int or a numpy real scalar is converted, and
-anything else (a string, None, a complex number, a list, a bool) is a TypeError that says what
-it was given. A bool is refused although Python counts it as an int: a truth value where a
-number belongs is far more often a bug than a 0 or a 1. NaN is a float, and every operation
-keeps it (IEEE arithmetic's one exception: x ** 0 is 1), so a computation that goes wrong
-anywhere ends in NaN, never in a plausible number such as a loss of 0.
+A Value holds a real number, kept as a float: an int or a numpy real scalar is
+converted, and anything else (a string, None, a complex number, a list, a bool) is a
+TypeError that says what it was given. A bool is refused although Python counts it as
+an int: a truth value where a number belongs is far more often a bug than a 0 or a 1.
+NaN is a float, and every operation keeps it (IEEE arithmetic's one exception: x ** 0
+is 1), so a computation that goes wrong anywhere ends in NaN, never in a plausible
+number such as a loss of 0.
 
 >>> a, b = Value(2.0), Value(-3.0)
 >>> c = a * b + a
@@ -29,7 +30,7 @@ import reprlib
 
 
 def derivative(f, x, h=1e-6):
-    """The slope of `f` at `x` by central finite differences, with an error of order h**2.
+    """The slope of `f` at `x` by central finite differences, its error of order h**2.
 
     >>> round(derivative(lambda x: 3 * x**2 - 4 * x + 5, 3.0), 6)
     14.0
@@ -42,10 +43,11 @@ def _no_backward(out):
 
 
 class Value:
-    """One scalar in an expression graph, with the gradient of the final output with respect to it.
+    """One scalar in an expression graph, with the gradient of the final output by it.
 
-    `data` is the number, `grad` is d(output)/d(self) once `backward()` has run on the output,
-    `_prev` are the Values it was computed from and `_op` the operation's symbol.
+    `data` is the number, `grad` is d(output)/d(self) once `backward()` has run on the
+    output, `_prev` are the Values it was computed from and `_op` the operation's
+    symbol.
     """
 
     # No per-instance __dict__: smaller objects, faster attribute access.
@@ -178,8 +180,8 @@ class Value:
 
 
 def _real(data):
-    """`data` as a float, if it is a real number (an int, a float, a numpy real scalar) and
-    not a bool; otherwise a TypeError that says what it is.
+    """`data` as a float, if it is a real number (an int, a float, a numpy real scalar)
+    and not a bool; otherwise a TypeError that says what it is.
 
     >>> _real(3), _real(float("nan"))
     (3.0, nan)
@@ -194,7 +196,7 @@ def _real(data):
 
 
 def _check_power(base, exponent):
-    """Refuse an exponent that is not a real constant, and a power that is not a real number."""
+    """Refuse an exponent that is not a real constant, and a power that is not real."""
     if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
         raise TypeError(
             f"Value ** {type(exponent).__name__}: the exponent must be an int or float "
@@ -226,9 +228,9 @@ def _sigmoid(x):
 def topological_order(root):
     """Every Value `root` depends on, each after all of its inputs, ending with `root`.
 
-    A depth-first search with an explicit stack instead of recursion, so a graph of any depth
-    (a chain of 100,000 operations) is fine. The stack holds the current path from `root`;
-    a node leaves it, into `order`, once all its inputs are in `order`.
+    A depth-first search with an explicit stack instead of recursion, so a graph of any
+    depth (a chain of 100,000 operations) is fine. The stack holds the current path from
+    `root`; a node leaves it, into `order`, once all its inputs are in `order`.
 
     >>> a = Value(1.0, label="a"); b = a * 2; c = b + a
     >>> [v.label or v._op for v in topological_order(c)]

@@ -1,4 +1,4 @@
-"""Two interleaving half circles ("two moons"), a small data set no straight line can separate.
+"""Two interleaving half circles ("two moons"): a small data set no line can separate.
 
 >>> X, y = make_moons(6, noise=0.0, seed=0)
 >>> X.shape, sorted(set(y.tolist()))
@@ -9,14 +9,13 @@ import numpy as np
 
 
 def make_moons(n, noise=0.1, seed=0):
-    """`n` points in 2-D, half on each moon, with labels -1 (upper moon) and +1 (lower moon).
+    """`n` points in 2-D, half on each moon, labelled -1 (upper moon) and +1 (lower).
 
-    The upper moon is the top half of the unit circle; the lower moon is the same arc flipped
-    and shifted by (1, 0.5), so the two hook into each other. Gaussian noise of standard
-    deviation `noise` is added to every coordinate. Returns X of shape (n, 2) and y of shape (n,).
+    The upper moon is the top half of the unit circle; the lower moon is the same arc
+    flipped and shifted by (1, 0.5), so the two hook into each other. Gaussian noise of
+    standard deviation `noise` is added to every coordinate. Returns X (n, 2), y (n,).
     """
-    if n < 2:
-        raise ValueError(f"make_moons needs n >= 2 points, got n={n}")
+    _check_points(n)
     rng = np.random.default_rng(seed)
     n_upper = n // 2
     n_lower = n - n_upper
@@ -28,3 +27,9 @@ def make_moons(n, noise=0.1, seed=0):
     y = np.concatenate([-np.ones(n_upper), np.ones(n_lower)])  # (n,)
     order = rng.permutation(n)  # shuffle, so the classes are interleaved in the data
     return X[order], y[order]
+
+
+def _check_points(n):
+    """Refuse fewer than two points: each moon needs one."""
+    if n < 2:
+        raise ValueError(f"make_moons needs n >= 2 points, got n={n}")

@@ -1,4 +1,4 @@
-"""Neural networks made of `Value`s: a `Neuron`, a `Layer` of neurons, an `MLP` of layers.
+"""Neural networks of `Value`s: a `Neuron`, a `Layer` of neurons, an `MLP` of layers.
 
 Every level has the same two methods, `__call__` (the forward pass) and `parameters()`
 (every weight and bias below it), and inherits `zero_grad()` from `Module`.
@@ -17,7 +17,7 @@ ACTIVATIONS = ("tanh", "relu", "linear")
 
 
 class Module:
-    """What every part of a network shares: its parameters and a way to reset their gradients."""
+    """What every part of a network shares: its parameters, and resetting their grad."""
 
     def parameters(self):
         return []
@@ -37,8 +37,7 @@ class Neuron(Module):
         self.activation = activation
 
     def __call__(self, x):
-        if len(x) != len(self.w):
-            raise ValueError(f"Neuron with {len(self.w)} inputs called on {len(x)} numbers")
+        _check_inputs(len(self.w), x)
         act = self.b
         for wi, xi in zip(self.w, x, strict=True):
             act = act + wi * xi
@@ -73,10 +72,9 @@ class Layer(Module):
 
 
 class MLP(Module):
-    """Layers of sizes `nouts` applied in turn; hidden layers use `activation`, the last is linear.
-
-    A linear last layer lets the output be any number (a score or a regression target). With
-    one output neuron the network returns a single Value, otherwise a list of them.
+    """Layers of sizes `nouts` applied in turn: hidden layers use `activation`, the last
+    none, so the output can be any number (a score or a regression target). With one
+    output neuron the network returns a single Value, otherwise a list of them.
     """
 
     def __init__(self, nin, nouts, activation="tanh", rng=random):
@@ -105,6 +103,12 @@ def _check_size(what, n):
         raise TypeError(f"{what} must be an int >= 1, got {type(n).__name__} {n!r}")
     if n < 1:
         raise ValueError(f"{what} must be an int >= 1, got {n}")
+
+
+def _check_inputs(nin, x):
+    """Refuse an input of the wrong length for a neuron of `nin` inputs."""
+    if len(x) != nin:
+        raise ValueError(f"Neuron with {nin} inputs called on {len(x)} numbers")
 
 
 def _check_neuron(nin, activation):

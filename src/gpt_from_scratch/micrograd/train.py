@@ -1,8 +1,8 @@
 """Losses and the training loop for the scalar networks of `nn`.
 
 These functions only use `+`, `-`, `*`, `**`, `relu()`, `backward()`, `parameters()` and
-`zero_grad()`, so they run unchanged on any micrograd-style engine (the benchmark feeds them
-the `micrograd` package from PyPI).
+`zero_grad()`, so they run unchanged on any micrograd-style engine (the benchmark feeds
+them the `micrograd` package from PyPI).
 """
 
 
@@ -12,10 +12,10 @@ def mse_loss(predictions, targets):
 
 
 def hinge_loss(scores, labels):
-    """Mean max-margin (SVM) loss, mean_i max(0, 1 - y_i * s_i), for labels y_i in {-1, +1}.
+    """Mean max-margin (SVM) loss, mean_i max(0, 1 - y_i s_i), for labels y_i = -1 or 1.
 
-    It is zero for a point on the right side of the boundary by a margin of at least 1, so
-    points already classified with confidence stop pulling on the weights.
+    It is zero for a point on the right side of the boundary by a margin of at least 1,
+    so points already classified with confidence stop pulling on the weights.
 
     >>> from gpt_from_scratch.micrograd.engine import Value
     >>> hinge_loss([Value(2.0), Value(0.5)], [1.0, -1.0]).data  # (0 + 1.5) / 2
@@ -37,8 +37,10 @@ def sgd_update(parameters, learning_rate):
         p.data -= learning_rate * p.grad
 
 
-def training_step(model, xs, ys, learning_rate, loss_fn=hinge_loss):
-    """Forward over the whole batch, loss, zero_grad, backward, update. Returns (loss, scores).
+def training_step(model, xs, ys, learning_rate, loss_fn):
+    """Forward over the whole batch, loss, zero_grad, backward, update.
+
+    Returns (loss, scores).
 
     `xs` is a list of input lists of Python floats and `ys` a list of targets.
     """
@@ -50,12 +52,13 @@ def training_step(model, xs, ys, learning_rate, loss_fn=hinge_loss):
     return loss.data, scores
 
 
-def fit(model, xs, ys, steps, learning_rate, loss_fn=hinge_loss, decay=0.0, callback=None):
-    """`steps` training steps; the learning rate falls linearly to (1 - decay) of its start.
+def fit(model, xs, ys, steps, learning_rate, loss_fn, decay=0.0, callback=None):
+    """`steps` training steps; the learning rate falls linearly to (1 - decay) of its
+    start.
 
     Returns the history: a dict of lists "loss" and "accuracy", one entry per step, both
-    measured on the batch before that step's update. `callback(step, history)`, if given,
-    runs after every step (the command moves a progress bar with it).
+    measured on the batch before that step's update. `callback(step, history)`, if
+    given, runs after every step (the command moves a progress bar with it).
     """
     history = {"loss": [], "accuracy": []}
     for step in range(steps):

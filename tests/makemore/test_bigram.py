@@ -10,12 +10,14 @@ from gpt_from_scratch.makemore.bigram import (
     NeuralBigram,
     bigram_probs,
     count_bigrams,
+    counts_nll,
+    fit_bigram,
     mean_nll,
     one_hot,
 )
 from gpt_from_scratch.makemore.data import Vocabulary, build_examples, load_words
 from gpt_from_scratch.makemore.train import evaluate, minibatches, train
-from gpt_from_scratch.tensor import manual_seed, optim
+from gpt_from_scratch.tensor import Tensor, manual_seed, optim
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella", "anna", "bob"]
 
@@ -105,3 +107,25 @@ def test_neural_bigram_gradient_matches_pytorch(torch):
     ref.backward()
     assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
     np.testing.assert_allclose(model.W.grad, W.grad.numpy(), atol=1e-6)
+
+
+def test_counts_nll_is_the_mean_nll_over_the_examples():
+    vocab = Vocabulary.from_words(WORDS)
+    counts = count_bigrams(WORDS, vocab)
+    W = np.random.default_rng(0).standard_normal(counts.shape).astype(np.float32)
+    probs = np.exp(W) / np.exp(W).sum(axis=1, keepdims=True)
+    X, Y = build_examples(WORDS, vocab, block_size=1)
+    assert counts_nll(Tensor(W), counts).item() == pytest.approx(mean_nll(probs, X, Y), rel=1e-5)
+
+
+def test_fit_bigram_finds_the_counts_and_regularization_pulls_toward_uniform():
+    vocab = Vocabulary.from_words(WORDS)
+    counts = count_bigrams(WORDS, vocab)
+    X, Y = build_examples(WORDS, vocab, block_size=1)
+    best = mean_nll(bigram_probs(counts, smoothing=1e-9), X, Y)
+    free = fit_bigram(counts, steps=3000, lr=20.0)
+    assert mean_nll(free, X, Y) == pytest.approx(best, abs=0.02)
+    strong = fit_bigram(counts, regularization=100.0, steps=300, lr=0.005)
+    assert np.abs(strong - 1 / vocab.size).max() < 0.01
+    losses = [mean_nll(fit_bigram(counts, r, steps=500, lr=20.0), X, Y) for r in (0, 0.1, 1)]
+    assert losses == sorted(losses)

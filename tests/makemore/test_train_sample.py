@@ -6,11 +6,18 @@ import pytest
 from gpt_from_scratch.makemore.bigram import CountBigram, NeuralBigram, bigram_probs, count_bigrams
 from gpt_from_scratch.makemore.data import Vocabulary, build_examples
 from gpt_from_scratch.makemore.mlp import MLP
-from gpt_from_scratch.makemore.sample import draw, generate, next_token_probs, sample
+from gpt_from_scratch.makemore.sample import (
+    draw,
+    generate,
+    next_token_probs,
+    sample,
+    sample_word,
+)
 from gpt_from_scratch.makemore.train import (
     History,
     evaluate,
     evaluate_every,
+    gradient_descent,
     minibatches,
     train,
     train_step,
@@ -172,3 +179,33 @@ def test_draw_and_temperature():
     assert next_token_probs(logits, temperature=1.0) == pytest.approx(np.array([[0.2, 0.8]]))
     cooled = next_token_probs(logits, temperature=0.5)[0]  # sharper: 0.2^2 : 0.8^2
     assert cooled == pytest.approx([0.04 / 0.68, 0.64 / 0.68])
+
+
+def test_the_readable_loop_takes_the_same_steps_as_train():
+    runs = []
+    for loop in ("readable", "train"):
+        model, X, Y = mlp_and_data(seed=5)
+        sgd = optim.SGD(model.parameters(), lr=0.1)
+        batches, schedule = minibatches(X, Y, 8, seed=3), optim.step_decay(0.2, 0.05, at=10)
+        if loop == "readable":
+            losses = gradient_descent(model, sgd, batches, 20, lr=schedule)
+        else:
+            losses = train(model, sgd, batches, 20, lr=schedule).loss
+        runs.append((losses, [p.data.copy() for p in model.parameters()]))
+    assert runs[0][0] == runs[1][0]
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1], strict=True))
+
+
+def test_sample_word_draws_the_words_that_the_batched_sampler_draws():
+    model = CountBigram.from_words(WORDS, VOCAB, smoothing=0.5)
+    probs = next_token_probs(model.log_probs)  # the table as the batched sampler sees it
+    for seed in range(30):
+        word = sample_word(probs, VOCAB, np.random.default_rng(seed))
+        assert word == sample(model, VOCAB, 1, seed=seed)[0]
+
+
+def test_sample_word_stops_at_max_len():
+    probs = np.full((VOCAB.size, VOCAB.size), 1.0)
+    probs[:, 0] = 0.0  # the boundary never comes
+    probs /= probs.sum(axis=1, keepdims=True)
+    assert len(sample_word(probs, VOCAB, np.random.default_rng(0), max_len=7)) == 7

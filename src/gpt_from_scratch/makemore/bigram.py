@@ -103,3 +103,24 @@ class NeuralBigram(nn.Module):
         W = self.W.data.astype(np.float64)
         weights = np.exp(W - W.max(axis=1, keepdims=True))
         return weights / weights.sum(axis=1, keepdims=True)
+
+
+def counts_nll(W: Tensor, counts: np.ndarray) -> Tensor:
+    """The mean NLL of every bigram of the data, read off the counts:
+    -sum_ij N_ij log softmax(W)_ij / sum_ij N_ij, one term per cell instead of per example."""
+    log_probs = F.log_softmax(W, axis=1)  # (V, V)
+    return -(log_probs * Tensor(counts.astype(np.float32))).sum() / float(counts.sum())
+
+
+def fit_bigram(
+    counts: np.ndarray, regularization: float = 0.0, steps: int = 300, lr: float = 50.0
+) -> np.ndarray:
+    """Full-batch gradient descent on ``counts_nll + regularization * mean(W**2)`` from W = 0;
+    returns the learned table softmax(W)."""
+    W = Tensor(np.zeros(counts.shape, dtype=np.float32), requires_grad=True)  # (V, V)
+    for _ in range(steps):
+        loss = counts_nll(W, counts) + regularization * (W * W).mean()
+        W.grad = None
+        loss.backward()
+        W.data -= lr * W.grad
+    return F.softmax(W, axis=1).data.astype(np.float64)

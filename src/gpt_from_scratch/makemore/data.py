@@ -109,7 +109,7 @@ class Vocabulary(CharVocab):
 
     @classmethod
     def from_words(cls, words: Iterable[str]) -> Vocabulary:
-        """The boundary, then every character that occurs in ``words``, sorted (27 for names)."""
+        """The boundary, then the characters of ``words``, sorted (27 for names)."""
         chars = sorted(set().union(*map(set, words)) - {BOUNDARY})
         return cls([BOUNDARY, *chars])
 
@@ -118,22 +118,22 @@ class Vocabulary(CharVocab):
 
 
 def load_words(path: str | Path, vocab: Vocabulary | None = None) -> list[str]:
-    """The words of a UTF-8 text file, one a line, stripped; blank lines are skipped.
-
-    A file that cannot be read as text, a file with no words, a word holding the
-    boundary ``.``, or (when ``vocab`` is given) a character outside ``vocab`` raises
-    a :class:`~gpt_from_scratch.data.DataFileError` naming the file and the line.
-    """
+    """The words of a UTF-8 text file: each line stripped, blank lines skipped."""
     lines = read_text_file(path).splitlines()
-    words = []
-    for number, line in enumerate(lines, start=1):
-        word = line.strip()
-        if word:
-            check_word(word, vocab, f"{path}, line {number}")
-            words.append(word)
-    if not words:
-        raise DataFileError(f"{path}: no words ({_why_no_words(lines)})")
+    words = [line.strip() for line in lines if line.strip()]
+    check_words(lines, vocab, path)
     return words
+
+
+def check_words(lines: list[str], vocab: Vocabulary | None, path: str | Path) -> None:
+    """A :class:`~gpt_from_scratch.data.DataFileError` naming the file and the line of the
+    first word holding the boundary ``.`` or (given ``vocab``) a character outside it, or
+    saying why the file has no words."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            check_word(line.strip(), vocab, f"{path}, line {number}")
+    if not any(line.strip() for line in lines):
+        raise DataFileError(f"{path}: no words ({_why_no_words(lines)})")
 
 
 def check_word(word: str, vocab: Vocabulary | None, where: str) -> None:
@@ -150,8 +150,11 @@ def _why_no_words(lines: list[str]) -> str:
     return f"its {len(lines)} line{'s are' if len(lines) > 1 else ' is'} blank"
 
 
+Fractions = tuple[float, float, float]
+
+
 def split_words(
-    words: Sequence[str], seed: int = 42, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    words: Sequence[str], seed: int = 42, fractions: Fractions = (0.8, 0.1, 0.1)
 ) -> tuple[list[str], list[str], list[str]]:
     """Shuffle ``words`` with ``seed`` and cut them into (train, dev, test).
 
@@ -161,13 +164,18 @@ def split_words(
     >>> len(train), len(dev), len(test)
     (8, 1, 1)
     """
-    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-9:
-        raise ValueError(f"fractions must be three non-negative numbers summing to 1: {fractions}")
+    check_fractions(fractions)
     order = np.random.default_rng(seed).permutation(len(words))
     shuffled = [words[i] for i in order]
     n_train = int(fractions[0] * len(words))
     n_dev = int((fractions[0] + fractions[1]) * len(words))
     return shuffled[:n_train], shuffled[n_train:n_dev], shuffled[n_dev:]
+
+
+def check_fractions(fractions: Fractions) -> None:
+    """A ``ValueError`` unless ``fractions`` are three non-negative numbers summing to 1."""
+    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"fractions must be three numbers >= 0 summing to 1: {fractions}")
 
 
 def build_examples(

@@ -43,6 +43,24 @@ def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((cumulative <= u).sum(axis=-1), probs.shape[-1] - 1)  # (B,)
 
 
+def sample_word(
+    probs: np.ndarray, vocab: Vocabulary, rng: np.random.Generator, max_len: int = 50
+) -> str:
+    """One word from a table ``probs[i, j]`` = P(next = j | current = i): start at the
+    boundary, draw the next character from the current one's row, stop at the boundary.
+
+    :func:`sample` does the same for any model and many words at once.
+    """
+    end = vocab.stoi[BOUNDARY]
+    current, letters = end, []
+    for _ in range(max_len):
+        current = draw(probs[[current]], rng)[0]  # one draw from row `current`
+        if current == end:
+            break
+        letters.append(vocab.itos[current])
+    return "".join(letters)
+
+
 @no_grad()
 def generate(
     model,

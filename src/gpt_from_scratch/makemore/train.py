@@ -55,6 +55,24 @@ class History:
         return cls(list(obj["loss"]), list(obj["lr"]), evals, float(obj["seconds"]))
 
 
+def gradient_descent(model, optimizer, batches: Batches, steps: int, lr=None) -> list[float]:
+    """The training loop with nothing but the math; returns the loss of every step.
+
+    :func:`train` is this loop plus gradient clipping, resuming, timing and callbacks.
+    """
+    losses = []
+    for step in range(steps):
+        x, y = batches(step)  # (B, block_size), (B,)
+        if lr is not None:
+            optimizer.lr = lr(step)
+        _, loss = model(x, y)  # forward: the mean NLL of the batch
+        optimizer.zero_grad()  # forget the last step's gradients
+        loss.backward()  # d loss / d parameter, for every parameter
+        optimizer.step()  # parameter -= lr * gradient (SGD)
+        losses.append(loss.item())
+    return losses
+
+
 def train_step(model, optimizer, x, y, grad_clip: float | None) -> float:
     """One step: the loss on the batch (x, y), its gradients (clipped to the global
     norm ``grad_clip`` if given), and the optimizer's update. Returns the loss."""

@@ -21,7 +21,7 @@ from gpt_from_scratch.tensor import functional as F
 
 
 def count_bigrams(words: Iterable[str], vocab: Vocabulary) -> np.ndarray:
-    """``counts[i, j]``: how often character j follows character i, boundaries included."""
+    """``counts[i, j]``: how often character j follows character i (boundaries too)."""
     X, Y = build_examples(words, vocab, block_size=1)  # (N, 1), (N,)
     counts = np.zeros((vocab.size, vocab.size), dtype=np.int64)  # (V, V)
     np.add.at(counts, (X[:, 0], Y), 1)  # repeated pairs add up
@@ -43,26 +43,27 @@ def bigram_probs(counts: np.ndarray, smoothing: float = 0.0) -> np.ndarray:
 
 
 def mean_nll(probs: np.ndarray, X: np.ndarray, Y: np.ndarray) -> float:
-    """The average negative log-likelihood of targets ``Y`` after the last character of ``X``.
+    """The mean negative log-likelihood of targets ``Y`` after the last character of X.
 
-    >>> mean_nll(np.array([[0.5, 0.5], [0.9, 0.1]]), np.array([[0], [1]]), np.array([1, 0]))
+    >>> P = np.array([[0.5, 0.5], [0.9, 0.1]])
+    >>> mean_nll(P, np.array([[0], [1]]), np.array([1, 0]))
     0.399...
     """
     return float(-np.log(probs[X[:, -1], Y]).mean())
 
 
 class CountBigram(nn.Module):
-    """The counting model as a module: its logits are the log-probabilities of the table."""
+    """The counting model as a module: its logits are the table's log-probabilities."""
 
     block_size = 1
 
     def __init__(self, probs: np.ndarray):
         super().__init__()
-        with np.errstate(divide="ignore"):  # log 0 = -inf: a bigram never seen is never drawn
+        with np.errstate(divide="ignore"):  # log 0 = -inf: never drawn
             self.log_probs = np.log(probs).astype(np.float32)  # (V, V)
 
     @classmethod
-    def from_words(cls, words: Iterable[str], vocab: Vocabulary, smoothing: float = 1.0):
+    def from_words(cls, words: Iterable[str], vocab: Vocabulary, smoothing: float = 1):
         return cls(bigram_probs(count_bigrams(words, vocab), smoothing))
 
     def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
@@ -79,11 +80,12 @@ def one_hot(ids: np.ndarray, size: int) -> np.ndarray:
 
 
 class NeuralBigram(nn.Module):
-    """One linear layer without bias on the one-hot current character: logits = onehot(x) @ W.
+    """One linear layer without bias on the one-hot current character:
+    logits = onehot(x) @ W.
 
-    Multiplying a one-hot row by ``W`` picks a row of ``W``, so the layer is computed as that
-    lookup, without the multiplications by zero. ``exp(W)`` plays the part of the count table:
-    row i of ``softmax(W)`` is P(next | i).
+    Multiplying a one-hot row by ``W`` picks a row of ``W``, so the layer is computed
+    as that lookup, without the multiplications by zero. ``exp(W)`` plays the part of
+    the count table: row i of ``softmax(W)`` is P(next | i).
     """
 
     block_size = 1
@@ -91,7 +93,8 @@ class NeuralBigram(nn.Module):
     def __init__(self, vocab_size: int):
         super().__init__()
         self.vocab_size = vocab_size
-        self.W = Tensor(rng().standard_normal((vocab_size, vocab_size)), requires_grad=True)
+        W = rng().standard_normal((vocab_size, vocab_size))  # (V, V)
+        self.W = Tensor(W, requires_grad=True)
 
     def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
         logits = self.W[np.asarray(idx)[:, -1]]  # (B, V), = one_hot(idx[:, -1]) @ W
@@ -99,15 +102,15 @@ class NeuralBigram(nn.Module):
         return logits, loss
 
     def probs(self) -> np.ndarray:
-        """The learned table, softmax of each row of ``W``: comparable to :func:`bigram_probs`."""
+        """The learned table, softmax of each row of W: like :func:`bigram_probs`."""
         W = self.W.data.astype(np.float64)
         weights = np.exp(W - W.max(axis=1, keepdims=True))
         return weights / weights.sum(axis=1, keepdims=True)
 
 
 def counts_nll(W: Tensor, counts: np.ndarray) -> Tensor:
-    """The mean NLL of every bigram of the data, read off the counts:
-    -sum_ij N_ij log softmax(W)_ij / sum_ij N_ij, one term per cell instead of per example."""
+    """The mean NLL of every bigram of the data, read off the counts, one term per
+    cell instead of one per example: -sum_ij N_ij log softmax(W)_ij / sum_ij N_ij."""
     log_probs = F.log_softmax(W, axis=1)  # (V, V)
     return -(log_probs * Tensor(counts.astype(np.float32))).sum() / float(counts.sum())
 
@@ -115,8 +118,8 @@ def counts_nll(W: Tensor, counts: np.ndarray) -> Tensor:
 def fit_bigram(
     counts: np.ndarray, regularization: float = 0.0, steps: int = 300, lr: float = 50.0
 ) -> np.ndarray:
-    """Full-batch gradient descent on ``counts_nll + regularization * mean(W**2)`` from W = 0;
-    returns the learned table softmax(W)."""
+    """Full-batch gradient descent from W = 0 on
+    ``counts_nll + regularization * mean(W**2)``; returns the learned softmax(W)."""
     W = Tensor(np.zeros(counts.shape, dtype=np.float32), requires_grad=True)  # (V, V)
     for _ in range(steps):
         loss = counts_nll(W, counts) + regularization * (W * W).mean()

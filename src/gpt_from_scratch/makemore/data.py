@@ -181,11 +181,11 @@ def check_fractions(fractions: Fractions) -> None:
 def build_examples(
     words: Iterable[str], vocab: Vocabulary, block_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(context, next character) pairs of every position of every word, ids as int64.
+    """(context, next character) pairs of every position of every word, as int64 ids.
 
-    The context starts as ``block_size`` boundaries and slides along the word; each word ends
-    with a boundary target, so a model learns where words stop. A word of length L gives L + 1
-    examples: ``X`` has shape (N, block_size), ``Y`` has shape (N,).
+    The context starts as ``block_size`` boundaries and slides along the word; each
+    word ends with a boundary target, so a model learns where words stop. A word of
+    length L gives L + 1 examples: ``X`` is (N, block_size), ``Y`` is (N,).
     """
     if block_size < 1:
         raise ValueError(f"block_size must be at least 1, got {block_size}")
@@ -196,7 +196,7 @@ def build_examples(
             contexts.append(context)
             targets.append(target)
             context = context[1:] + [target]
-    X = np.array(contexts, dtype=np.int64).reshape(len(contexts), block_size)  # (N, block_size)
+    X = np.array(contexts, dtype=np.int64).reshape(-1, block_size)  # (N, block_size)
     Y = np.array(targets, dtype=np.int64)  # (N,)
     return X, Y
 

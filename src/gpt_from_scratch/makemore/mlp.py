@@ -22,7 +22,13 @@ class MLP(nn.Module):
     ((4, 27), None)
     """
 
-    def __init__(self, vocab_size: int, block_size: int = 3, n_embd: int = 10, n_hidden: int = 200):
+    def __init__(
+        self,
+        vocab_size: int,
+        block_size: int = 3,
+        n_embd: int = 10,
+        n_hidden: int = 200,
+    ):
         super().__init__()
         self.block_size = block_size
         self.C = nn.Embedding(vocab_size, n_embd)
@@ -32,7 +38,7 @@ class MLP(nn.Module):
     def forward(self, idx: np.ndarray, targets: np.ndarray | None = None):
         emb = self.C(idx)  # (B, block_size, n_embd)
         B, T, E = emb.shape
-        concat = emb.reshape(B, T * E)  # (B, block_size * n_embd): the vectors side by side
+        concat = emb.reshape(B, T * E)  # (B, block_size * n_embd): side by side
         h = self.hidden(concat).tanh()  # (B, n_hidden)
         logits = self.out(h)  # (B, vocab_size)
         loss = None if targets is None else F.cross_entropy(logits, targets)

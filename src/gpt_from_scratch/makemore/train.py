@@ -55,7 +55,7 @@ class History:
         return cls(list(obj["loss"]), list(obj["lr"]), evals, float(obj["seconds"]))
 
 
-def gradient_descent(model, optimizer, batches: Batches, steps: int, lr=None) -> list[float]:
+def gradient_descent(model, optimizer, batches: Batches, steps: int, lr=None) -> list:
     """The training loop with nothing but the math; returns the loss of every step.
 
     :func:`train` is this loop plus gradient clipping, resuming, timing and callbacks.

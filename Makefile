@@ -8,23 +8,33 @@ BIN      := $(VENV)/bin
 EXTRAS   ?= book,test
 PORT     ?= 8000
 BOOK_OUT := _build/html
+# `make build REPOSITORY_URL=https://github.com/OWNER/NAME` (or `make test ...`): every page gets
+# repository, issue and edit buttons. tools/publish_config.py writes _config.yml with the URL
+# into BOOK_CONFIG; the GitHub workflow passes its own repository's URL.
+REPOSITORY_URL ?=
+BOOK_CONFIG := $(if $(REPOSITORY_URL),_build/publish_config.yml,_config.yml)
 comma    := ,
 STAMP    := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: build test serve clean lint data venv pytest book-strict bench
+.PHONY: build test book-config serve clean lint data venv pytest book-strict bench
 
-build: data
+build: data book-config
 	$(BIN)/python tools/invalidate_cache.py
-	$(BIN)/jupyter-book build . --keep-going
+	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) --keep-going
 	@echo "The book is in $(BOOK_OUT)/index.html (or run: make serve)"
 
-test: data
+test: data book-config
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
 	$(BIN)/python tools/invalidate_cache.py
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --keep-going
 	$(BIN)/python tools/check_outputs.py _build
+
+book-config: $(STAMP)
+ifneq ($(REPOSITORY_URL),)
+	$(BIN)/python tools/publish_config.py _config.yml $(REPOSITORY_URL) $(BOOK_CONFIG)
+endif
 
 venv: $(STAMP)
 

@@ -1,5 +1,5 @@
 """Publishing the book: the configuration with the repository's URL, the notebook downloads
-(tools/)."""
+(tools/), and the GitHub workflow."""
 
 from __future__ import annotations
 
@@ -135,3 +135,14 @@ def test_each_script_appears_once_in_a_page(tiny_book):
     page = (tiny_book / "chapter.html").read_text()
     assert page.count("const THEBE_JS_URL") == 1
     assert page.count("var togglebuttonSelector") == 1
+
+
+def test_the_workflow_is_valid_and_passes_its_repository_url_to_the_build():
+    workflow = ROOT / ".github" / "workflows" / "book.yml"
+    check = [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
+    done = subprocess.run([*check, str(workflow)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["build"]["steps"]
+    runs = [step["run"] for step in steps if "run" in step]
+    url = "${{ github.server_url }}/${{ github.repository }}"
+    assert runs == [f'make test REPOSITORY_URL="{url}"']

@@ -30,6 +30,7 @@ test: data book-config
 	$(BIN)/python tools/invalidate_cache.py
 	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --keep-going
 	$(BIN)/python tools/check_outputs.py _build
+	$(BIN)/python tools/check_browser.py $(BOOK_OUT)
 
 book-config: $(STAMP)
 ifneq ($(REPOSITORY_URL),)

@@ -1,5 +1,5 @@
-"""Publishing the book: the configuration with the repository's URL, the notebook downloads
-(tools/), and the GitHub workflow."""
+"""Publishing the book: the configuration with the repository's URL, the notebook downloads,
+the GitHub workflow, and the browser check of every built page (tools/)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,6 +29,7 @@ def load_tool(name: str):
 
 
 publish_config = load_tool("publish_config")
+check_browser = load_tool("check_browser")
 
 CHAPTER = """\
 ---
@@ -146,3 +148,122 @@ def test_the_workflow_is_valid_and_passes_its_repository_url_to_the_build():
     runs = [step["run"] for step in steps if "run" in step]
     url = "${{ github.server_url }}/${{ github.repository }}"
     assert runs == [f'make test REPOSITORY_URL="{url}"']
+
+
+# The browser check, on a hand-made book folder.
+
+
+def write_pages(root: Path, pages: dict[str, str]) -> None:
+    for name, body in pages.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"<!DOCTYPE html><html><head></head><body>{body}</body></html>")
+
+
+def test_the_pages_are_the_html_files_outside_the_underscore_folders(tmp_path):
+    write_pages(tmp_path, {"index.html": "", "book/a.html": "", "_static/x.html": ""})
+    assert check_browser.pages(tmp_path) == [tmp_path / "book/a.html", tmp_path / "index.html"]
+
+
+def test_a_redirecting_page_is_read_as_its_target(tmp_path):
+    page = tmp_path / "index.html"
+    page.write_text('<meta http-equiv="Refresh" content="0; url=book/intro.html" />')
+    assert check_browser.redirect(page) == "book/intro.html"
+    page.write_text("<p>content</p>")
+    assert check_browser.redirect(page) is None
+
+
+def test_links_to_missing_pages_and_anchors_are_broken(tmp_path):
+    write_pages(tmp_path, {"a.html": "", "b/index.html": "", "c.html": ""})
+    (tmp_path / "file.zip").write_bytes(b"")
+    base = "http://127.0.0.1:1/"
+    ids = {tmp_path / "a.html": {"top", "x y"}, tmp_path / "b/index.html": set()}
+    links = [
+        base + "a.html#top",
+        base + "a.html#x%20y",
+        base + "a.html",
+        base + "b/",
+        base + "file.zip",
+        base + "c.html#unread",  # a page not opened: only its existence is known
+        "https://example.com/missing.html",
+        base + "missing.html",
+        base + "a.html#nowhere",
+        base + "a.html#nowhere",
+    ]
+    found = check_browser.broken_links(links, base, tmp_path, ids)
+    assert found == ["broken link: missing.html", "broken anchor: a.html#nowhere"]
+
+
+def test_what_a_page_shows_becomes_its_problems():
+    seen = {
+        "console": ["a.html 3:1 Uncaught ReferenceError: f is not defined"],
+        "images": ["missing.png"],
+        "latex": ["\\(x\\)"],
+        "math_errors": ["Undefined control sequence \\foo"],
+    }
+    assert check_browser.page_problems(seen) == [
+        "JavaScript error: a.html 3:1 Uncaught ReferenceError: f is not defined",
+        "image did not load: missing.png",
+        "unrendered LaTeX: '\\\\(x\\\\)'",
+        "MathJax error: Undefined control sequence \\foo",
+    ]
+
+
+def browser_missing() -> str | None:
+    """Why the browser test cannot run here, or None."""
+    try:
+        check_browser.find_program("CHROME_BINARY", check_browser.BROWSERS)
+        check_browser.find_program("CHROMEDRIVER", ("chromedriver",))
+    except SystemExit as err:
+        return str(err)
+    return None if importlib.util.find_spec("selenium") else "selenium is not installed"
+
+
+# One pixel, a valid PNG.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
+)
+
+
+@pytest.mark.skipif(bool(browser_missing()), reason=str(browser_missing()))
+def test_the_browser_finds_every_kind_of_problem_and_nothing_on_a_good_page(tmp_path, capsys):
+    (tmp_path / "pixel.png").write_bytes(PIXEL)
+    good = '<h1 id="top">Good</h1><img src="pixel.png"><a href="bad.html">b</a><pre>\\(x\\)</pre>'
+    bad = (
+        "<script>undefinedFunction()</script>"
+        '<img src="missing.png">'
+        "<p>\\(x^2\\)</p>"
+        '<mjx-merror data-mjx-error="Undefined control sequence \\foo"></mjx-merror>'
+        '<a href="good.html#top">ok</a><a href="good.html#nowhere">x</a><a href="gone.html">x</a>'
+    )
+    write_pages(tmp_path, {"good.html": good, "bad.html": bad})
+    (tmp_path / "index.html").write_text('<meta http-equiv="refresh" content="0; url=gone.html">')
+    found = check_browser.check(tmp_path)
+    assert found[tmp_path / "good.html"] == []
+    assert found[tmp_path / "index.html"] == ["broken link: gone.html"]
+    problems = found[tmp_path / "bad.html"]
+    assert [problem.split(":")[0] for problem in problems] == [
+        "JavaScript error",
+        "JavaScript error",  # the console also reports the missing image
+        "image did not load",
+        "unrendered LaTeX",
+        "MathJax error",
+        "broken anchor",
+        "broken link",
+    ]
+    assert "undefinedFunction is not defined" in " ".join(problems[:2])
+    assert check_browser.main([str(tmp_path)]) == 1
+    assert "3 pages checked in Chromium, 8 problems" in capsys.readouterr().out
+
+
+def test_a_folder_without_a_built_book_is_refused(tmp_path, capsys):
+    assert check_browser.main([str(tmp_path)]) == 1
+    assert "no built book" in capsys.readouterr().out
+
+
+def test_a_missing_browser_is_named(monkeypatch):
+    monkeypatch.delenv("CHROMEDRIVER", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit, match="none of chromedriver on PATH"):
+        check_browser.find_program("CHROMEDRIVER", ("chromedriver",))

@@ -18,7 +18,7 @@ STAMP    := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: build test book-config serve clean lint data venv pytest book-strict bench
+.PHONY: build test pdf book-config serve clean lint data venv pytest book-strict bench
 
 build: data book-config
 	$(BIN)/python tools/invalidate_cache.py
@@ -31,6 +31,13 @@ test: data book-config
 	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --keep-going
 	$(BIN)/python tools/check_outputs.py _build
 	$(BIN)/python tools/check_browser.py $(BOOK_OUT)
+
+# The whole book as one PDF, through XeLaTeX (the README names the TeX Live packages).
+pdf: data
+	$(BIN)/python tools/invalidate_cache.py
+	rm -rf _build/latex  # latexmk, after a failed run, would call the new sources up to date
+	$(BIN)/jupyter-book build . --builder pdflatex --keep-going
+	@echo "The PDF is _build/latex/gpt-from-scratch.pdf"
 
 book-config: $(STAMP)
 ifneq ($(REPOSITORY_URL),)

@@ -28,6 +28,23 @@ def test_a_recorded_run_holds_its_command_time_and_history(tmp_path):
     assert result["train_config"]["max_iters"] == 4 and result["config"]["n_layer"] == 1
 
 
+def test_a_recorded_makemore_run_holds_its_evaluations(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("\n".join(["anna", "bob", "carla", "dave", "emma", "fred"] * 20) + "\n")
+    record = tmp_path / "record.json"
+    command = (
+        f"python -m gpt_from_scratch.makemore --type bigram --input {words} "
+        f"--out {tmp_path / 'run'} --steps 20 --eval-every 10 --num-samples 1"
+    ).split()
+    tool = [sys.executable, str(ROOT / "tools" / "record_run.py"), str(record), "--"]
+    subprocess.run([*tool, *command], check=True, capture_output=True)
+    result = json.loads(record.read_text())
+    assert [entry["step"] for entry in result["log"]] == [10, 20, 20]
+    assert result["log"][-1]["final"] is True
+    best = min(entry["dev_loss"] for entry in result["log"])
+    assert result["best_dev_loss"] == best
+
+
 def test_a_command_without_a_run_folder_is_refused(tmp_path):
     tool = [sys.executable, str(ROOT / "tools" / "record_run.py"), str(tmp_path / "r.json")]
     done = subprocess.run([*tool, "--", "python", "-c", "pass"], capture_output=True, text=True)

@@ -1,8 +1,9 @@
 """Run a training command whose run is too long for a book build, and record its result.
 
 The book shows such runs (the full-length GPT of "Let's build GPT", for one) from the JSON this
-script writes: the command, the day, the machine, the wall time, and the last checkpoint's
-history and settings. Re-run it to refresh the numbers:
+script writes: the command, the day, the machine, the wall time, the last checkpoint's
+history and settings, and the evaluations of ``log.jsonl`` where the command keeps one
+(makemore does). Re-run it to refresh the numbers:
 
     python tools/record_run.py book/gpt/results/gpt_train_2000.json -- \
         python -m gpt_from_scratch.gpt train --input tinyshakespeare --out runs/gpt-book
@@ -34,6 +35,13 @@ def out_folder(command: list[str]) -> Path:
     return Path(command[command.index("--out") + 1])
 
 
+def evaluations(out: Path) -> list[dict] | None:
+    log = out / "log.jsonl"
+    if not log.exists():
+        return None
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
 def record(command: list[str]) -> dict:
     out = out_folder(command)
     shutil.rmtree(out, ignore_errors=True)
@@ -56,6 +64,8 @@ def record(command: list[str]) -> dict:
         "config": meta.get("config"),
         "train_config": meta.get("train_config", meta.get("training")),
         "history": meta.get("history"),
+        "best_dev_loss": best.get("best_dev_loss"),
+        "log": evaluations(out),
     }
 
 

@@ -34,13 +34,12 @@ NOTHING_SEEN = {"images": (), "ids": (), "latex": (), "math_errors": (), "consol
 
 # Runs in the page: waits for its images and MathJax, then reports what the reader sees.
 READ_PAGE = r"""
-const done = arguments[arguments.length - 1];
+const [RAW, done] = arguments;
+const PLAIN = "pre, code, script, style, textarea, mjx-container, .highlight";
 const until = async (ready, ms) => {
   for (const end = Date.now() + ms; !ready() && Date.now() < end; )
     await new Promise((wake) => setTimeout(wake, 50));
 };
-const RAW = arguments[0];
-const PLAIN = "pre, code, script, style, textarea, mjx-container, .highlight";
 (async () => {
   const images = Array.from(document.images);
   images.forEach((img) => (img.loading = "eager"));
@@ -59,9 +58,14 @@ const PLAIN = "pre, code, script, style, textarea, mjx-container, .highlight";
     images: images.filter((img) => img.naturalWidth === 0).map((img) => img.getAttribute("src")),
     links: Array.from(document.querySelectorAll("a[href]"), (a) => a.href),
     ids: Array.from(document.querySelectorAll("[id], a[name]"), (e) => e.id || e.name),
-    latex: latex,
-    math_errors: Array.from(document.querySelectorAll("mjx-merror"),
-      (e) => e.getAttribute("data-mjx-error") || e.textContent),
+    latex,
+    math_errors: [
+      ...Array.from(document.querySelectorAll("mjx-merror"),
+        (e) => e.getAttribute("data-mjx-error") || e.textContent),
+      // MathJax writes an undefined macro's name in red (its noundefined extension).
+      ...Array.from(document.querySelectorAll('mjx-assistive-mml mtext[mathcolor="red"]'),
+        (e) => `undefined macro ${e.textContent}`),
+    ],
   });
 })();
 """

@@ -38,11 +38,12 @@ def offer_notebook(app, pagename, templatename, context, doctree) -> None:
 def offer_archive(app, pagename, templatename, context, doctree) -> None:
     """Add the archive of every executed notebook to the page's download menu."""
     for group in context.get("header_buttons", []):
-        if group.get("label") == "download-buttons":
+        if group.get("label") == "download-buttons":  # before its last entry, print to PDF
             group["buttons"].insert(-1, archive_button(context["pathto"](ARCHIVE, 1)))
 
 
 def archive_button(url: str) -> dict:
+    """A link in the theme's button format (sphinx_book_theme.header_buttons)."""
     return {
         "type": "link",
         "url": url,

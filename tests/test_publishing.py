@@ -127,6 +127,27 @@ def test_a_chapter_offers_its_executed_notebook_and_the_archive_of_all(tiny_book
         assert json.loads(archive.read("chapter.ipynb")) == notebook
 
 
+def test_a_page_served_from_the_execution_cache_offers_its_outputs(tmp_path):
+    tools = os.path.relpath(ROOT / "tools", tmp_path)
+    config = {
+        "title": "Cached",
+        "execute": {"execute_notebooks": "cache"},
+        "sphinx": {"local_extensions": {"notebook_downloads": tools}},
+    }
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
+    toc = {"format": "jb-book", "root": "chapter"}
+    (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc))
+    (tmp_path / "chapter.md").write_text(CHAPTER)
+    build = [str(BIN / "jupyter-book"), "build", str(tmp_path), "-W"]
+    subprocess.run(build, check=True, capture_output=True)
+    done = subprocess.run([*build, "--all"], check=True, capture_output=True, text=True)
+    assert "Using cached notebook" in done.stdout + done.stderr
+    for path in ["_build/jupyter_execute/chapter.ipynb", "_build/html/_sources/chapter.ipynb"]:
+        notebook = json.loads((tmp_path / path).read_text())
+        outputs = [output for cell in notebook["cells"] for output in cell.get("outputs", [])]
+        assert "".join(outputs[0]["text"]) == "42\n", path
+
+
 def test_a_page_without_code_offers_no_notebook_of_its_own(tiny_book):
     assert download_menu((tiny_book / "intro.html").read_text()) == [
         "_sources/intro.md",
@@ -201,12 +222,14 @@ def test_what_a_page_shows_becomes_its_problems():
         "images": ["missing.png"],
         "latex": ["\\(x\\)"],
         "math_errors": ["Undefined control sequence \\foo"],
+        "wide_code": ["x = 1"],
     }
     assert check_browser.page_problems(seen) == [
         "JavaScript error: a.html 3:1 Uncaught ReferenceError: f is not defined",
         "image did not load: missing.png",
         "unrendered LaTeX: '\\\\(x\\\\)'",
         "MathJax error: Undefined control sequence \\foo",
+        "code wider than its box: 'x = 1'",
     ]
 
 
@@ -241,6 +264,7 @@ def test_the_browser_finds_every_kind_of_problem_and_nothing_on_a_good_page(tmp_
     good = (
         f'{script}<h1 id="top">Good</h1><img src="pixel.png"><a href="bad.html">b</a>'
         '<p><span class="math">\\(x^2\\)</span></p><pre>\\(x\\)</pre>'
+        f'<pre style="width: 800px">{"y" * 88}</pre>'
     )
     bad = (
         f"{script}<script>undefinedFunction()</script>"
@@ -249,6 +273,7 @@ def test_the_browser_finds_every_kind_of_problem_and_nothing_on_a_good_page(tmp_
         '<p><span class="math">\\(\\undefinedmacro\\)</span></p>'
         '<p><span class="math">\\(a \\over b \\over c\\)</span></p>'
         '<a href="good.html#top">ok</a><a href="good.html#nowhere">x</a><a href="gone.html">x</a>'
+        f'<pre style="width: 300px; overflow-x: auto">{"z" * 88}</pre>'
     )
     write_pages(tmp_path, {"good.html": good, "bad.html": bad})
     (tmp_path / "index.html").write_text('<meta http-equiv="refresh" content="0; url=gone.html">')
@@ -264,11 +289,12 @@ def test_the_browser_finds_every_kind_of_problem_and_nothing_on_a_good_page(tmp_
         "unrendered LaTeX: '\\\\(x^{2\\\\)'",
         "MathJax error: Ambiguous use of \\over",
         "MathJax error: undefined macro \\undefinedmacro",
+        f"code wider than its box: {'z' * 60!r}",
         "broken anchor: good.html#nowhere",
         "broken link: gone.html",
     ]
     assert check_browser.main([str(tmp_path)]) == 1
-    assert "3 pages checked in Chromium, 9 problems" in capsys.readouterr().out
+    assert "3 pages checked in Chromium, 10 problems" in capsys.readouterr().out
 
 
 def test_a_folder_without_a_built_book_is_refused(tmp_path, capsys):

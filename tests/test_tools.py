@@ -73,3 +73,35 @@ def test_outputs_wider_than_the_page_are_found_with_their_chapter_and_cell(tmp_p
     (executed / "wide.ipynb").write_text(json.dumps(notebook))
     assert main([str(tmp_path)]) == 1
     assert main([str(tmp_path / "nothing")]) == 1
+
+
+def test_an_executed_notebook_without_any_output_is_reported(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("check_outputs", ROOT / "tools/check_outputs.py")
+    check_outputs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_outputs)
+    executed = tmp_path / "jupyter_execute"
+    executed.mkdir()
+    code = {"cell_type": "code", "source": "print(1)", "outputs": []}
+    (executed / "prose.ipynb").write_text(json.dumps({"cells": [{"cell_type": "markdown"}]}))
+    assert check_outputs.main([str(tmp_path)]) == 0
+    (executed / "unexecuted.ipynb").write_text(json.dumps({"cells": [code]}))
+    assert check_outputs.main([str(tmp_path)]) == 1
+    assert "unexecuted.ipynb: no cell has an output" in capsys.readouterr().out
+
+
+def test_a_changed_library_clears_the_execution_cache_and_the_doctrees(tmp_path):
+    spec = importlib.util.spec_from_file_location("invalidate", ROOT / "tools/invalidate_cache.py")
+    invalidate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(invalidate)
+    invalidate.CACHE, invalidate.DOCTREES = tmp_path / ".jupyter_cache", tmp_path / ".doctrees"
+    invalidate.STAMP = tmp_path / ".src-hash"
+    invalidate.STAMP.write_text("the hash of an older src/\n")
+    for folder in (invalidate.CACHE, invalidate.DOCTREES):
+        folder.mkdir()
+    invalidate.main()
+    assert not invalidate.CACHE.exists() and not invalidate.DOCTREES.exists()
+    assert invalidate.STAMP.read_text().strip() == invalidate.source_hash()
+    for folder in (invalidate.CACHE, invalidate.DOCTREES):
+        folder.mkdir()
+    invalidate.main()  # src/ unchanged: both are kept
+    assert invalidate.CACHE.exists() and invalidate.DOCTREES.exists()

@@ -1,6 +1,7 @@
 """Open every page of the built book in headless Chromium and fail on what a reader would see
 broken: a JavaScript error, an image that did not load, a link to a page or an anchor of the
-book that does not exist, or LaTeX that MathJax left unrendered.
+book that does not exist, LaTeX that MathJax left unrendered, or a block of code or output
+that does not fit its box (the book writes them to 88 columns, which fit at ``WINDOW``).
 
     python tools/check_browser.py [_build/html]
 
@@ -30,7 +31,11 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 RAW_LATEX = ("\\(", "\\[", "$$", "\\begin{")
 # A page that only sends the browser on (Jupyter Book's index.html) is checked as a link.
 REDIRECT = re.compile(r'<meta http-equiv="refresh" content="\d+;\s*url=([^"]+)"', re.IGNORECASE)
-NOTHING_SEEN = {"images": (), "ids": (), "latex": (), "math_errors": (), "console": ()}
+NOTHING_SEEN = {
+    "images": (), "ids": (), "latex": (), "math_errors": (), "wide_code": (), "console": ()
+}
+# The browser's window: a laptop screen, where the page's text column is about 770 px wide.
+WINDOW = (1400, 1000)
 
 # Runs in the page: waits for its images and MathJax, then reports what the reader sees.
 READ_PAGE = r"""
@@ -66,6 +71,10 @@ const until = async (ready, ms) => {
       ...Array.from(document.querySelectorAll('mjx-assistive-mml mtext[mathcolor="red"]'),
         (e) => `undefined macro ${e.textContent}`),
     ],
+    // A shown block (a hidden one has no width) that scrolls sideways.
+    wide_code: Array.from(document.querySelectorAll("pre"))
+      .filter((pre) => pre.clientWidth > 0 && pre.scrollWidth > pre.clientWidth + 1)
+      .map((pre) => pre.innerText.split("\n")[0].slice(0, 60)),
   });
 })();
 """
@@ -84,6 +93,7 @@ def page_problems(seen: dict) -> list[str]:
     problems += [f"image did not load: {src}" for src in seen["images"]]
     problems += [f"unrendered LaTeX: {text!r}" for text in seen["latex"]]
     problems += [f"MathJax error: {error}" for error in seen["math_errors"]]
+    problems += [f"code wider than its box: {line!r}" for line in seen["wide_code"]]
     return problems
 
 
@@ -182,6 +192,7 @@ def headless_chromium() -> Iterator:
     options.binary_location = find_program("CHROME_BINARY", BROWSERS)
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(flag)
+    options.add_argument("--window-size={},{}".format(*WINDOW))
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = webdriver.ChromeService(find_program("CHROMEDRIVER", ("chromedriver",)))
     driver = webdriver.Chrome(options=options, service=service)

@@ -38,6 +38,12 @@ def wide_lines(notebook: dict, width: int = WIDTH) -> list[tuple[int, str]]:
     return found
 
 
+def shows_outputs(notebook: dict) -> bool:
+    """Whether any cell of a notebook that has code cells holds an output."""
+    cells = [cell for cell in notebook.get("cells", []) if cell.get("cell_type") == "code"]
+    return not cells or any(cell.get("outputs") for cell in cells)
+
+
 def main(argv: list[str]) -> int:
     executed = Path(argv[0] if argv else "_build") / "jupyter_execute"
     notebooks = sorted(executed.rglob("*.ipynb"))
@@ -46,7 +52,11 @@ def main(argv: list[str]) -> int:
         return 1
     failures = 0
     for path in notebooks:
-        for number, line in wide_lines(json.loads(path.read_text(encoding="utf-8"))):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        if not shows_outputs(notebook):
+            failures += 1
+            print(f"{path}: no cell has an output (was the notebook written unexecuted?)")
+        for number, line in wide_lines(notebook):
             failures += 1
             chapter = path.relative_to(executed).with_suffix(".md")
             print(f"{chapter}: cell {number}: {len(line)} columns: {line[:60]}...")

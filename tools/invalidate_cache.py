@@ -2,7 +2,9 @@
 
 Jupyter Book's cache keys each chapter on the code in its cells. Our chapters import their
 logic from src/, so a change there must re-execute them although no cell changed. We keep a
-hash of every file under src/ beside the cache and clear the cache when it differs.
+hash of every file under src/ beside the cache and, when it differs, clear the cache and Sphinx's
+saved doctrees: without the doctrees Sphinx reads every chapter again (a chapter it did not read
+would keep the outputs of the old library, and its executed notebook would be empty).
 """
 
 import hashlib
@@ -11,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "_build" / ".jupyter_cache"
+DOCTREES = ROOT / "_build" / ".doctrees"
 STAMP = ROOT / "_build" / ".src-hash"
 
 
@@ -28,6 +31,7 @@ def main() -> None:
     if previous != current and CACHE.exists():
         print("src/ changed since the last build: clearing the execution cache")
         shutil.rmtree(CACHE)
+        shutil.rmtree(DOCTREES, ignore_errors=True)
     STAMP.parent.mkdir(parents=True, exist_ok=True)
     STAMP.write_text(current + "\n")
 

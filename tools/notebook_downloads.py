@@ -16,12 +16,41 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import nbformat
+from jupyter_cache import get_cache
+
 ARCHIVE = "notebooks.zip"
 
 
 def executed_notebook(app, pagename: str) -> Path:
     """Where myst-nb wrote the executed notebook of ``pagename`` (it may not exist)."""
     return Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+
+
+def restore_cached_outputs(app, env) -> None:
+    """Put the outputs back into the executed notebooks of pages served from the cache.
+
+    For a page whose outputs come from the execution cache, myst-nb writes the notebook it read
+    to ``jupyter_execute``, not the one merged with the cached outputs; merged here, the
+    downloads and tools/check_outputs.py see what the page shows.
+    """
+    if app.config.nb_execution_mode != "cache":
+        return
+    cache = get_cache(env.mystnb_config.execution_cache_path)
+    for name in env.found_docs:
+        path = executed_notebook(app, name)
+        if not path.exists():
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        if any(cell.get("outputs") for cell in notebook.cells):
+            continue
+        try:
+            _, merged = cache.merge_match_into_notebook(notebook)
+        except KeyError:  # not in the cache: nothing to restore
+            continue
+        partial = path.with_suffix(".ipynb.partial")
+        partial.write_text(nbformat.writes(merged), encoding="utf-8")
+        os.replace(partial, path)
 
 
 def offer_notebook(app, pagename, templatename, context, doctree) -> None:
@@ -70,6 +99,7 @@ def write_archive(app, exception) -> None:
 
 def setup(app):
     # The theme builds its download menu at priority 501: name the notebook before, add after.
+    app.connect("env-updated", restore_cached_outputs)
     app.connect("html-page-context", offer_notebook, priority=400)
     app.connect("html-page-context", offer_archive, priority=600)
     app.connect("build-finished", write_archive)

@@ -42,7 +42,7 @@ def test_figure_has_a_box_per_value_and_a_circle_per_operation():
     assert sum("data" in t for t in texts) == 6  # x, w, b, x*w, x*w + b, tanh
     assert sorted(t for t in texts if "data" not in t) == ["*", "+", "tanh"]
     # d tanh(n)/dw = (1 - tanh(0.5)^2) * x = 0.7864 * 2
-    assert "w\ndata -3.0000 | grad 1.5729" in texts
+    assert "w\ndata -3.0000\ngrad 1.5729" in texts
     plt.close(fig)
 
 

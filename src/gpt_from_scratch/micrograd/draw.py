@@ -78,10 +78,10 @@ def graph_rows(root, column):
 
 def _value_text(node):
     name = node.label or node._op or "const"
-    return f"{name}\ndata {node.data:.4f} | grad {node.grad:.4f}"
+    return f"{name}\ndata {node.data:.4f}\ngrad {node.grad:.4f}"
 
 
-def draw_graph(root, ax=None, width_per_column=2.6, height_per_row=0.8):
+def draw_graph(root, ax=None, width_per_column=1.9, height_per_row=1.1):
     """Draw the graph that computed `root`; returns the matplotlib Figure."""
     column = graph_columns(root)
     row = graph_rows(root, column)
@@ -96,7 +96,7 @@ def draw_graph(root, ax=None, width_per_column=2.6, height_per_row=0.8):
     arrow = {"arrowstyle": "-|>", "color": "0.4", "shrinkA": 1, "shrinkB": 1, "lw": 0.8}
 
     def draw_text(x, y, text, style):
-        artist = ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox=style)
+        artist = ax.text(x, y, text, ha="center", va="center", fontsize=10, bbox=style)
         return artist.get_bbox_patch()
 
     def draw_arrow(start, end, start_patch, end_patch, bend=0.0, head=True):

@@ -85,8 +85,8 @@ def test_the_registry_builds_the_lecture_model():
     assert model.num_parameters() == 76579 and model.block_size == 8
     with pytest.raises(ValueError, match="has no setting"):
         build_model("wavenet", 27, {"n_head": 4})
-    with pytest.raises(ValueError, match="unknown model type 'rnn'"):
-        build_model("rnn", 27)
+    with pytest.raises(ValueError, match="unknown model type 'lstm'"):
+        build_model("lstm", 27)
 
 
 def torch_wavenet(torch, model):

@@ -67,6 +67,7 @@ CONFIG_FLAGS = {
     "block_size": 1024,
     "n_embd": 1 << 16,
     "n_hidden": 1 << 16,
+    "n_embd2": 1 << 16,
     "n_layer": 1000,
     "n_head": 1 << 12,
     "dropout": 0.99,
@@ -259,7 +260,7 @@ def examples_bytes(n_characters: int, config: dict[str, Any], vocab_size: int, b
     moments), each layer's activations for a batch, and for all the examples at once (dev and
     train are evaluated whole); an estimate that errs high, to refuse what cannot fit."""
     T, C = config.get("block_size", 1), config.get("n_embd", vocab_size)
-    H, L = config.get("n_hidden", 4 * C), config.get("n_layer", 1)
+    H, L = config.get("n_hidden", config.get("n_embd2", 4 * C)), config.get("n_layer", 1)
     parameters = vocab_size * C + T * C * H + H * vocab_size + L * (12 * C * C + H * H)
     activations = batch * T * (C + H) * L * 8
     evaluation = n_characters * T * (C + H)

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from gpt_from_scratch.gpt.model import NextCharacterGPT
 from gpt_from_scratch.makemore.bigram import NeuralBigram
+from gpt_from_scratch.makemore.bow import BoW
 from gpt_from_scratch.makemore.mlp import MLP
+from gpt_from_scratch.makemore.recurrent import RNN
 from gpt_from_scratch.makemore.wavenet import WaveNet
 from gpt_from_scratch.tensor import optim
 
@@ -71,6 +74,16 @@ class ModelType:
     about: str = ""
 
 
+# makemore's own recipe (makemore.py's defaults): AdamW, lr 5e-4 held, weight decay 0.01.
+MAKEMORE_ADAMW = Training(
+    steps=20_000,
+    optimizer="adamw",
+    lr=5e-4,
+    lr_final=5e-4,
+    schedule="constant",
+    weight_decay=0.01,
+)
+
 MODEL_TYPES: dict[str, ModelType] = {
     "bigram": ModelType(
         build=NeuralBigram,
@@ -94,6 +107,24 @@ MODEL_TYPES: dict[str, ModelType] = {
         config={"block_size": 8, "n_embd": 24, "n_hidden": 128},
         training=Training(decay_at=0.75),
         about="a tree fusing two neighbours per layer (van den Oord et al., 2016)",
+    ),
+    "rnn": ModelType(
+        build=partial(RNN, cell_type="rnn"),
+        config={"block_size": 16, "n_embd": 64, "n_embd2": 64},
+        training=MAKEMORE_ADAMW,
+        about="a tanh cell read over the context (Mikolov et al., 2010)",
+    ),
+    "gru": ModelType(
+        build=partial(RNN, cell_type="gru"),
+        config={"block_size": 16, "n_embd": 64, "n_embd2": 64},
+        training=MAKEMORE_ADAMW,
+        about="a gated recurrent cell, makemore's formulation (Cho et al., 2014)",
+    ),
+    "bow": ModelType(
+        build=BoW,
+        config={"block_size": 16, "n_embd": 64, "n_embd2": 64},
+        training=MAKEMORE_ADAMW,
+        about="a causal average of the context, then an MLP",
     ),
     "transformer": ModelType(
         build=NextCharacterGPT,

@@ -210,3 +210,13 @@ def examples_by_split(
     """
     parts = zip(("train", "dev", "test"), split_words(words, seed=seed), strict=True)
     return {name: build_examples(part, vocab, block_size) for name, part in parts if part}
+
+
+def check_contexts(idx: np.ndarray, block_size: int | None = None) -> None:
+    """A ``ValueError`` unless ``idx`` is a batch of contexts (B, T) with T >= 1 (and at most
+    ``block_size``, if given): what a model reads."""
+    shape = np.shape(idx)
+    too_long = block_size is not None and len(shape) == 2 and shape[1] > block_size
+    if len(shape) != 2 or shape[1] < 1 or too_long:
+        limit = "" if block_size is None else f" <= {block_size}"
+        raise ValueError(f"contexts must be (batch, T) with 1 <= T{limit}, got shape {shape}")

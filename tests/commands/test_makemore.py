@@ -329,3 +329,36 @@ def test_help_lists_every_model_type(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert all(name in out for name in MODEL_TYPES)
+
+
+SMALL = ["--block-size", 4, "--n-embd", 4, "--n-embd2", 8, "--batch-size", 8, "--quiet"]
+
+
+@pytest.mark.parametrize("model_type", ["rnn", "gru", "bow"])
+def test_recurrent_and_bag_of_words_types_train_resume_and_sample(
+    names_file, tmp_path, capsys, model_type
+):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    given = ["-i", names_file, "--type", model_type, "--eval-every", 5, *SMALL]
+    assert run(*given, "-o", straight, "--steps", 10, "--num-samples", 2) == 0
+    assert run(*given, "-o", resumed, "--steps", 5, "--num-samples", 2) == 0
+    assert run("-o", resumed, "--resume", "--steps", 10, "--quiet", "--num-samples", 2) == 0
+    a, meta = RunFolder(straight).load("last", expected_type=model_type)
+    b, _ = RunFolder(resumed).load("last", expected_type=model_type)
+    assert meta["config"] == {"block_size": 4, "n_embd": 4, "n_embd2": 8}
+    assert (meta["training"]["optimizer"], meta["training"]["lr"]) == ("adamw", 5e-4)
+    for name in a["model"]:
+        assert a["model"][name].tobytes() == b["model"][name].tobytes(), name
+    capsys.readouterr()
+    assert run("-o", resumed, "--sample-only", "--num-samples", 7, "--seed", 1) == 0
+    words = capsys.readouterr().out.splitlines()
+    assert len(words) == 7 and all(set(w) <= set("".join(NAMES)) for w in words)
+
+
+def test_the_new_types_train_with_makemores_recipe(names_file, tmp_path, capsys):
+    for name in ("rnn", "gru", "bow"):
+        t = MODEL_TYPES[name].training
+        recipe = (t.optimizer, t.lr, t.schedule, t.weight_decay, t.batch_size)
+        assert recipe == ("adamw", 5e-4, "constant", 0.01, 32), name
+    assert run("-i", names_file, "-o", tmp_path / "r", "--type", "mlp", "--n-embd2", 4) == 2
+    assert "has no setting ['n_embd2']" in capsys.readouterr().err

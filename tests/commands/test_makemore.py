@@ -52,6 +52,7 @@ def test_trains_end_to_end_and_prints_words_of_the_vocabulary(names_file, tmp_pa
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log[:-1]] == [10, 20]
     assert log[-1]["final"] and np.isfinite(log[-1]["dev_loss"])
+    assert np.isfinite(log[-1]["test_loss"])  # measured once, for the best weights
     _, meta = RunFolder(out).load("best", expected_type="wavenet")
     assert meta["config"] == {"block_size": 8, "n_embd": 4, "n_hidden": 8}
     assert meta["dev_loss"] == min(r["dev_loss"] for r in log[:-1])

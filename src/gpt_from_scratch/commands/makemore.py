@@ -421,14 +421,12 @@ def train_run(run: Run, quiet: bool) -> None:
 
 
 def final_report(run: Run) -> dict[str, Any]:
-    """Train and dev loss of the best weights, appended to the log as the run's result."""
+    """Train, dev and test loss of the best weights, appended to the log as the run's result
+    (the test loss once, here, for the weights the dev split chose)."""
     best, _, _, meta = restore_model(run.out, "best", run.model_type)
-    record = {
-        "final": True,
-        "step": meta["step"],
-        "train_loss": evaluate(best, *run.splits["train"]),
-        "dev_loss": evaluate(best, *run.splits["dev"]),
-    }
+    record = {"final": True, "step": meta["step"]}
+    for split, examples in run.splits.items():
+        record[f"{split}_loss"] = evaluate(best, *examples)
     write_log(run.out.path / LOG, [*run.log, record])
     return record
 

@@ -134,6 +134,11 @@ def test_sample_is_deterministic_with_a_seed_and_only_uses_the_vocabulary():
     assert all(len(word) <= 50 for word in first) and len(set(first)) > 20
 
 
+def test_zero_samples_are_an_empty_list():
+    model = CountBigram(bigram_probs(count_bigrams(WORDS, VOCAB), smoothing=1))
+    assert sample(model, VOCAB, 0, seed=1) == []
+
+
 def test_sample_from_an_untrained_network_uses_only_the_vocabulary():
     manual_seed(0)
     words = sample(NeuralBigram(VOCAB.size), VOCAB, 30, seed=0, max_len=8, temperature=2.0)

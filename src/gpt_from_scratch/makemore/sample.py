@@ -131,6 +131,8 @@ def sample(
     first boundary it draws (or after ``max_len`` characters). The same model and seed
     give the same words.
     """
+    if n == 0:
+        return []
     end = vocab.stoi[BOUNDARY]
     start = np.full((n, model.block_size), end, dtype=np.int64)  # (n, block_size)
     rng = np.random.default_rng(seed)

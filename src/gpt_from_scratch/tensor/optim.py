@@ -230,6 +230,6 @@ def clip_grad_norm_(params, max_norm):
     total = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
     scale = max_norm / (total + 1e-6)
     if scale < 1.0:
-        for p in params:  # a new array: a gradient may be shared, and is never written in place
+        for p in params:  # new arrays: a gradient may be shared, so never in place
             p.grad = p.grad * scale
     return total

@@ -7,9 +7,9 @@ PyTorch's thread count left at its default. Timed:
 
 1. ours: ``makemore.recurrent.RNN(cell_type="gru")``, the context read by one fused node;
 2. ours unrolled (``fused=False``): the readable cells, a dozen graph nodes per character;
-3. the PyTorch twin: makemore's own ``GRUCell`` code (torch.cat, nn.Linear, sigmoid, tanh, a loop
-   over the characters), holding copies of our weights; the script checks that it computes our
-   loss, and the ratios are to it;
+3. the PyTorch twin: makemore's GRU formulation written in torch ops (torch.cat, nn.Linear,
+   sigmoid, tanh, a loop over the characters), holding copies of our weights; the script checks
+   that it computes our loss, and the ratios are to it;
 4. ``torch.nn.GRU``: PyTorch's own GRU, for timing only: its reset gate multiplies
    (W_hn h + b_hn) after the product, where makemore's multiplies h before it, so the two
    compute different functions of the same sizes.
@@ -39,21 +39,19 @@ def torch_models(torch):
     """(the twin of makemore's GRU model, the same sizes around torch.nn.GRU)."""
     tnn, F = torch.nn, torch.nn.functional
 
-    class GRUCell(tnn.Module):  # makemore.py's, line for line
+    class GRUCell(tnn.Module):  # makemore's formulation, written from its equations
         def __init__(self):
             super().__init__()
             self.xh_to_z = tnn.Linear(EMBED + HIDDEN, HIDDEN)
             self.xh_to_r = tnn.Linear(EMBED + HIDDEN, HIDDEN)
             self.xh_to_hbar = tnn.Linear(EMBED + HIDDEN, HIDDEN)
 
-        def forward(self, xt, hprev):
-            xh = torch.cat([xt, hprev], dim=1)
-            r = F.sigmoid(self.xh_to_r(xh))
-            hprev_reset = r * hprev
-            xhr = torch.cat([xt, hprev_reset], dim=1)
-            hbar = F.tanh(self.xh_to_hbar(xhr))
-            z = F.sigmoid(self.xh_to_z(xh))
-            return (1 - z) * hprev + z * hbar
+        def forward(self, x, h):
+            both = torch.cat([x, h], dim=1)  # (B, EMBED + HIDDEN)
+            reset = torch.sigmoid(self.xh_to_r(both))
+            update = torch.sigmoid(self.xh_to_z(both))
+            candidate = torch.tanh(self.xh_to_hbar(torch.cat([x, reset * h], dim=1)))
+            return (1 - update) * h + update * candidate
 
     class TwinGRU(tnn.Module):
         def __init__(self):

@@ -79,9 +79,10 @@ def test_a_bag_of_words_overfits_a_tiny_batch():
 
 
 def torch_bow(torch, model):
-    """makemore.py's BoW forward (causal attention with equal scores, the block at every
-    position, the logits of every position) with float64 copies of ``model``'s weights;
-    returns the forward, reading the last position, and the copies by our names."""
+    """makemore's bag of words written from its equations (causal attention with equal
+    scores, the block at every position, the logits of every position) with float64 copies
+    of ``model``'s weights; returns the forward, reading the last position, and the copies by
+    our names."""
     F = torch.nn.functional
     params = {
         name: torch.tensor(p.data.astype(np.float64), requires_grad=True)

@@ -158,7 +158,7 @@ def torch_twin(torch, model):
         layers = {n: getattr(model.cell, n) for n in ("xh_to_z", "xh_to_r", "xh_to_hbar")}
         w = {n: (copy(ly.weight.data), copy(ly.bias.data)) for n, ly in layers.items()}
 
-        def cell(xt, hprev):  # makemore.py's GRUCell.forward, our (fan_in, fan_out) weights
+        def cell(xt, hprev):  # makemore's GRU equations, our (fan_in, fan_out) weights
             xh = torch.cat([xt, hprev], dim=1)
             r = torch.sigmoid(xh @ w["xh_to_r"][0] + w["xh_to_r"][1])
             xhr = torch.cat([xt, r * hprev], dim=1)

@@ -21,11 +21,10 @@ time, and the ratio to the twin. Target: ours at most 1.5x the twin's time.
 Run: python benchmarks/gru_step.py [--repeats 100] [--torch-threads N]
 """
 
-import argparse
 import functools
 
 import numpy as np
-from tensor_step import median_times
+from tensor_step import arguments_and_torch, median_times
 
 from gpt_from_scratch.makemore.recurrent import RNN
 from gpt_from_scratch.makemore.train import train_step
@@ -122,17 +121,7 @@ def check_same_loss(torch, ours, twin, ids, targets):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=100, help="timed steps per model")
-    parser.add_argument(
-        "--torch-threads", type=int, default=None, help="torch.set_num_threads (default: untouched)"
-    )
-    args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        torch = None
-        print("PyTorch is not installed: timing our engine only")
+    args, torch = arguments_and_torch(__doc__.splitlines()[0])
 
     manual_seed(0)
     rng = np.random.default_rng(0)
@@ -144,8 +133,6 @@ def main():
     }
     steps = [our_timing(model, ids, targets) for model in models.values()]
     if torch is not None:
-        if args.torch_threads is not None:
-            torch.set_num_threads(args.torch_threads)
         print(f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads")
         TwinGRU, TorchGRU = torch_models(torch)
         torch.manual_seed(0)

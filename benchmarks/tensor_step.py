@@ -210,8 +210,10 @@ def median_times(steps, repeats, warmup=10, turn=10):
     ]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments_and_torch(description: str):
+    """A step benchmark's flags (--repeats, --torch-threads) and torch, None when it is not
+    installed; torch's thread count set as the flag asks."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--repeats", type=int, default=100, help="timed steps per model")
     parser.add_argument(
         "--torch-threads", type=int, default=None, help="torch.set_num_threads (default: untouched)"
@@ -220,8 +222,15 @@ def main():
     try:
         import torch
     except ImportError:
-        torch = None
         print("PyTorch is not installed: timing our engine only")
+        return args, None
+    if args.torch_threads is not None:
+        torch.set_num_threads(args.torch_threads)
+    return args, torch
+
+
+def main():
+    args, torch = arguments_and_torch(__doc__.splitlines()[0])
 
     manual_seed(0)
     rng = np.random.default_rng(0)
@@ -234,8 +243,6 @@ def main():
         ("GPT block (B=12, T=64, C=128, 4 heads)", TinyGPT, gpt_data, "gpt"),
     ]
     if torch is not None:
-        if args.torch_threads is not None:
-            torch.set_num_threads(args.torch_threads)
         TorchMLP, TorchGPT = torch_models(torch)
         torch.manual_seed(0)
         torch_builders = {
